@@ -1,0 +1,2 @@
+/** The package name. The API lands with its issue. */
+export const packageName = '@trainkit/bench';

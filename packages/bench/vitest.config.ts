@@ -1,0 +1,4 @@
+import { defineProject } from 'vitest/config';
+import { trainkitTestConfig } from '../../vitest.shared';
+
+export default defineProject(trainkitTestConfig('bench'));

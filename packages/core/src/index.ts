@@ -1,0 +1,35 @@
+export { TrainkitError, invalidArgument, checkNumber, describeValue, type TrainkitErrorCode } from './errors';
+export { rng, deriveSeed, checkSeed, type Rng } from './random';
+export {
+  constantSchedule,
+  cosineSchedule,
+  stepDecaySchedule,
+  linearWarmup,
+  piecewiseSchedule,
+  scheduleFromConfig,
+  toSchedule,
+  isSchedule,
+  type Schedule,
+  type ScheduleConfig,
+} from './schedule';
+export {
+  paramsOf,
+  isParamRef,
+  type ParamRef,
+  type ParamFilter,
+  type LayerKind,
+  type ParamRole,
+  type LayersModelLike,
+  type LayerLike,
+} from './params';
+export { toVariables, isVariable, type ParamsArg } from './variables';
+export {
+  HookedOptimizer,
+  withHooks,
+  registerCoreSerializables,
+  optimizerFromConfig,
+  mapGradients,
+  type StepHook,
+  type StepContext,
+  type NamedTensor,
+} from './hooks';
