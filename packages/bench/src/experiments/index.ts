@@ -1,0 +1,7 @@
+import type { ExperimentDefinition, ProfileSettings } from '../experiment';
+
+// Every experiment, in the order `list` shows them. Each method adds one import and one entry.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const experiments: ExperimentDefinition<any>[] = [];
+
+export type { ExperimentDefinition, ProfileSettings };
