@@ -1,2 +1,13 @@
-/** The package name. The API lands with its issue. */
-export const packageName = '@trainkit/prune';
+export {
+  magnitudeMasks,
+  applyMasks,
+  sparsityOf,
+  maskSparsity,
+  disposeMasks,
+  prunableParams,
+  type Masks,
+  type MagnitudeMaskArgs,
+  type SparsityReport,
+} from './mask';
+export { maskHook, MaskHook, registerPruneSerializables, type MaskHookConfig } from './hook';
+export { snapshot, restore, disposeSnapshot, type Snapshot } from './snapshot';

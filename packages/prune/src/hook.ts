@@ -1,0 +1,168 @@
+import {
+  Variable,
+  mul,
+  ones,
+  serialization,
+  tidy,
+  variable,
+  type NamedTensorMap,
+  type Tensor,
+} from '@tensorflow/tfjs-core';
+import { TrainkitError, invalidArgument, mapGradients, type NamedTensor, type StepContext, type StepHook } from '@trainkit/core';
+import { checkShape, findVariable, maskedValue } from './internal/params';
+import type { Masks } from './mask';
+
+/** JSON config of a {@link MaskHook}: the masked variables and their shapes (the 0/1 values travel as weights). */
+export interface MaskHookConfig extends serialization.ConfigDict {
+  name: string;
+  variables: Array<{ name: string; shape: number[] }>;
+}
+
+/**
+ * A {@link StepHook} that keeps pruned weights at exactly zero: it multiplies each masked gradient by its mask before
+ * the inner optimizer and re-applies the masks to the variables after every step.
+ *
+ * @remarks Masking only the gradient is not enough: momentum or Adam state from a dense phase keeps moving pruned
+ * weights (and decoupled weight decay would too); re-masking after the step is what makes the guarantee. Put this hook
+ * last in `withHooks(inner, ...hooks, maskHook(masks))` so that no later hook moves a pruned weight.
+ */
+export class MaskHook implements StepHook {
+  /** @internal */
+  static get className(): string {
+    return 'PruneMaskHook';
+  }
+  readonly className = 'PruneMaskHook';
+  readonly name: string;
+  /** The hook's own copies of the masks (non-trainable variables, kept in sync by setWeights). */
+  private readonly masks = new Map<string, Variable>();
+  private disposed = false;
+
+  /**
+   * @param masks - {@link Masks}; the hook copies them, so the caller may dispose its own
+   * @param name - hook name (unique among an optimizer's hooks)
+   * @defaultValue name 'prune'
+   * @throws {@link TrainkitError} `UNKNOWN_VARIABLE` when a mask names no live variable; `SHAPE_MISMATCH`
+   */
+  constructor(masks: Masks, name = 'prune') {
+    if (!(masks instanceof Map)) throw invalidArgument('masks', masks, 'Masks (a Map from variable name to tensor)');
+    if (typeof name !== 'string' || name.length === 0) throw invalidArgument('name', name, 'a non-empty string');
+    this.name = name;
+    for (const [vName, m] of masks) {
+      const v = findVariable(vName, 'masks');
+      checkShape('masks', vName, m, v.shape);
+    }
+    for (const [vName, m] of masks) {
+      this.masks.set(vName, tidy(() => variable(mul(m, 1), false)));
+    }
+  }
+
+  /** The masked variable names, in order. */
+  get variableNames(): string[] {
+    return [...this.masks.keys()];
+  }
+
+  /** Zeroes the gradients of pruned weights. */
+  transformGradients(grads: NamedTensorMap, _ctx: StepContext): NamedTensorMap {
+    this.checkAlive();
+    return mapGradients(grads, (name, g) => {
+      const m = this.masks.get(name);
+      return m ? mul(g, m) : g;
+    });
+  }
+
+  /** Re-applies every mask to its variable. */
+  afterApply(_ctx: StepContext): void {
+    this.checkAlive();
+    this.apply();
+  }
+
+  /** Re-applies every mask now (also useful right after building the optimizer, before the first step). */
+  apply(): void {
+    this.checkAlive();
+    tidy(() => {
+      for (const [vName, m] of this.masks) {
+        const v = findVariable(vName, 'masks');
+        v.assign(maskedValue(v, m));
+      }
+    });
+  }
+
+  /** The masks as hook state (live variables: do not dispose). */
+  getWeights(): NamedTensor[] {
+    this.checkAlive();
+    return [...this.masks].map(([name, tensor]) => ({ name, tensor }));
+  }
+
+  /**
+   * Replaces the masks' values (e.g. from a checkpoint). Entries are matched by variable name.
+   *
+   * @throws {@link TrainkitError} `STATE_MISMATCH` for a name this hook does not mask; `SHAPE_MISMATCH`
+   */
+  setWeights(weights: NamedTensor[]): void {
+    this.checkAlive();
+    for (const w of weights) {
+      const m = this.masks.get(w.name);
+      if (!m) throw new TrainkitError('STATE_MISMATCH', `mask weight "${w.name}" names no variable masked by hook "${this.name}".`, 'weights');
+      checkShape('weights', w.name, w.tensor, m.shape);
+      tidy(() => m.assign(mul(w.tensor, 1) as Tensor));
+    }
+  }
+
+  /** {@link MaskHookConfig}; JSON only. */
+  getConfig(): MaskHookConfig {
+    return { name: this.name, variables: [...this.masks].map(([name, m]) => ({ name, shape: [...m.shape] })) };
+  }
+
+  /**
+   * Rebuilds a hook with all-ones masks of the saved shapes; `HookedOptimizer.setWeights` then restores the values.
+   */
+  static fromConfig<T extends serialization.Serializable>(
+    cls: serialization.SerializableConstructor<T>,
+    config: serialization.ConfigDict,
+  ): T {
+    const c = config as MaskHookConfig;
+    const masks: Masks = new Map();
+    try {
+      for (const v of c.variables) masks.set(v.name, ones(v.shape));
+      return new (cls as unknown as new (m: Masks, n: string) => T)(masks, c.name);
+    } finally {
+      for (const m of masks.values()) m.dispose();
+    }
+  }
+
+  /** Frees the mask copies; idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new TrainkitError('DISPOSED', `mask hook "${this.name}" was disposed.`);
+  }
+}
+
+/**
+ * The hook that enforces pruning masks during training.
+ *
+ * @param masks - {@link Masks} (copied: the caller keeps ownership of its own tensors)
+ * @param name - hook name
+ * @defaultValue name 'prune'
+ * @returns a {@link MaskHook}; the HookedOptimizer it is given to disposes it
+ * @throws {@link TrainkitError} `UNKNOWN_VARIABLE` / `SHAPE_MISMATCH` when a mask does not fit a live variable
+ * @example
+ * ```ts
+ * const opt = withHooks(tf.train.momentum(0.1, 0.9), maskHook(masks));
+ * ```
+ */
+export function maskHook(masks: Masks, name?: string): MaskHook {
+  return new MaskHook(masks, name);
+}
+
+/**
+ * Registers {@link MaskHook} for `HookedOptimizer.fromConfig` / model save with the optimizer. Idempotent.
+ */
+export function registerPruneSerializables(): void {
+  serialization.registerClass(MaskHook as unknown as serialization.SerializableConstructor<serialization.Serializable>);
+}

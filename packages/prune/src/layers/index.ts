@@ -1,0 +1,1 @@
+export { randomReinit, type RandomReinitOptions } from './reinit';
