@@ -8,5 +8,7 @@ export default defineConfig({
   clean: true,
   treeshake: true,
   target: 'es2020',
-  external: [/^@tensorflow\//],
+  // import.meta.url in the CJS build (used only in Node, to find the wasm files).
+  shims: true,
+  external: [/^@tensorflow\//, /^node:/],
 });

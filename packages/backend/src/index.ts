@@ -1,2 +1,10 @@
-/** The package name. The API lands with its issue. */
-export const packageName = '@trainkit/backend';
+export {
+  useBackend,
+  gradientsRegistered,
+  AUTO_ORDER,
+  type BackendName,
+  type BackendChoice,
+  type BackendInfo,
+  type UseBackendOptions,
+} from './use-backend';
+export { registerWasmTrainingKernels, wasmTrainingKernelNames, wasmTrainingKernelsRegistered } from './register';

@@ -1,0 +1,73 @@
+import { getKernel, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs-core';
+
+/** Minimal view of the wasm backend that kernels need (refcounted data ids). */
+export interface WasmBackendLike extends KernelBackend {
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+/**
+ * Runs registered wasm kernels on {@link TensorInfo}s from inside another kernel and frees every
+ * intermediate on {@link WasmOps.dispose}. Results passed to {@link WasmOps.keep} survive.
+ *
+ * @internal
+ */
+export class WasmOps {
+  private readonly temps: TensorInfo[] = [];
+
+  constructor(readonly backend: WasmBackendLike) {}
+
+  /** Runs kernel `name` on the wasm backend; the result is freed by {@link dispose} unless kept. */
+  run(name: string, inputs: Record<string, TensorInfo>, attrs: object = {}): TensorInfo {
+    const kernel = getKernel(name, 'wasm');
+    if (kernel == null) throw new Error(`@trainkit/backend: the wasm backend has no ${name} kernel`);
+    const out = kernel.kernelFunc({ inputs, attrs, backend: this.backend } as never) as TensorInfo;
+    this.temps.push(out);
+    return out;
+  }
+
+  /** Runs a kernel with several inputs given as an array (Pack, Concat, AddN). */
+  runList(name: string, inputs: TensorInfo[], attrs: object = {}): TensorInfo {
+    return this.run(name, inputs as unknown as Record<string, TensorInfo>, attrs);
+  }
+
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run('Reshape', { x }, { shape });
+  }
+
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    return this.run('Transpose', { x }, { perm });
+  }
+
+  /** Slices `x` with per-axis begin/size (size -1 = to the end). */
+  slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+    return this.run('Slice', { x }, { begin, size });
+  }
+
+  /** Zero-pads `x`. */
+  pad(x: TensorInfo, paddings: Array<[number, number]>): TensorInfo {
+    return this.run('PadV2', { x }, { paddings, constantValue: 0 });
+  }
+
+  /** Removes `t` from the free list: the caller now owns it. */
+  keep(t: TensorInfo): TensorInfo {
+    const i = this.temps.lastIndexOf(t);
+    if (i >= 0) this.temps.splice(i, 1);
+    return t;
+  }
+
+  /** Frees every intermediate not kept. */
+  dispose(): void {
+    for (const t of this.temps) this.backend.disposeData(t.dataId);
+    this.temps.length = 0;
+  }
+}
+
+/** Runs `fn` with a fresh {@link WasmOps}, keeps its result and frees everything else, also on error. */
+export function withOps(backend: unknown, fn: (ops: WasmOps) => TensorInfo): TensorInfo {
+  const ops = new WasmOps(backend as WasmBackendLike);
+  try {
+    return ops.keep(fn(ops));
+  } finally {
+    ops.dispose();
+  }
+}

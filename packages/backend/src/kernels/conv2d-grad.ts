@@ -1,0 +1,206 @@
+import {
+  backend_util,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  type Conv2DBackpropFilterAttrs,
+  type Conv2DBackpropInputAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { withOps, type WasmOps } from '../internal/wasm-ops';
+
+type Conv2DInfo = backend_util.Conv2DInfo;
+
+/** Pair of spatial (height, width) numbers. */
+type Pair = [number, number];
+
+function checkNhwc(kernel: string, dataFormat: string | undefined): void {
+  if (dataFormat != null && dataFormat !== 'NHWC') {
+    throw new Error(`@trainkit/backend: wasm ${kernel} supports only dataFormat 'NHWC', got '${dataFormat}'`);
+  }
+}
+
+/**
+ * Weight gradient of a (grouped-free) 2-D convolution, computed as one forward convolution.
+ *
+ * dW[kh,kw,ci,co] = Σ_{b,oh,ow} x[b, oh·s + kh·d − pT, ow·s + kw·d − pL, ci] · dy[b,oh,ow,co]
+ * which is conv2d(x transposed to [Ci,H,W,B], dy transposed to [OH,OW,B,Co]) with stride d and
+ * dilation s: the roles of stride and dilation swap, batch becomes the contracted channel axis.
+ *
+ * @internal
+ */
+export function conv2dFilterGrad(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo {
+  const [, H, W, Ci] = x.shape as [number, number, number, number];
+  const { filterHeight: KH, filterWidth: KW, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw } = info;
+  const { dilationHeight: dh, dilationWidth: dw, outChannels: Co } = info;
+  const pT = info.padInfo.top;
+  const pL = info.padInfo.left;
+  // Bottom/right padding so the output is exactly KH x KW; negative means rows the forward pass never read.
+  let pB = (KH - 1) * dh + (OH - 1) * sh + 1 - H - pT;
+  let pR = (KW - 1) * dw + (OW - 1) * sw + 1 - W - pL;
+  let xt = ops.transpose(x, [3, 1, 2, 0]); // [Ci, H, W, B]
+  if (pB < 0 || pR < 0) {
+    xt = ops.slice(xt, [0, 0, 0, 0], [-1, H + Math.min(pB, 0), W + Math.min(pR, 0), -1]);
+    pB = Math.max(pB, 0);
+    pR = Math.max(pR, 0);
+  }
+  const dyt = ops.transpose(dy, [1, 2, 0, 3]); // [OH, OW, B, Co]
+  const g = ops.run(
+    'Conv2D',
+    { x: xt, filter: dyt },
+    {
+      strides: [dh, dw],
+      dilations: [sh, sw],
+      pad: [
+        [0, 0],
+        [pT, pB],
+        [pL, pR],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+    },
+  ); // [Ci, KH, KW, Co]
+  const out = ops.transpose(g, [1, 2, 0, 3]);
+  if (out.shape[0] !== KH || out.shape[1] !== KW || out.shape[2] !== Ci || out.shape[3] !== Co) {
+    throw new Error(`@trainkit/backend: Conv2DBackpropFilter shape ${out.shape.join('x')} != ${[KH, KW, Ci, Co].join('x')}`);
+  }
+  return out;
+}
+
+/**
+ * Inserts (s − 1) zeros after every element along H and W: [B,OH,OW,C] → [B,OH·sh,OW·sw,C]
+ * (the trailing zeros count as extra end padding).
+ *
+ * @internal
+ */
+export function dilateSpatial(ops: WasmOps, dy: TensorInfo, s: Pair): TensorInfo {
+  const [sh, sw] = s;
+  if (sh === 1 && sw === 1) return dy;
+  const [B, OH, OW, C] = dy.shape as [number, number, number, number];
+  let t = dy;
+  if (sh > 1) {
+    t = ops.reshape(t, [B, OH, 1, OW * C]);
+    t = ops.pad(t, [
+      [0, 0],
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+    ]);
+  }
+  if (sw > 1) {
+    t = ops.reshape(t, [B * OH * sh, OW, 1, C]);
+    t = ops.pad(t, [
+      [0, 0],
+      [0, 0],
+      [0, sw - 1],
+      [0, 0],
+    ]);
+  }
+  return ops.reshape(t, [B, OH * sh, OW * sw, C]);
+}
+
+/**
+ * Pads (positive) or crops (negative) the spatial axes of an NHWC tensor so that a stride-1
+ * correlation with a filter of effective size `eff` yields `outHW`; returns the tensor and the
+ * non-negative explicit pads left for the convolution itself.
+ *
+ * @internal
+ */
+export function fullCorrelationInput(
+  ops: WasmOps,
+  dyd: TensorInfo,
+  pads: { top: number; left: number },
+  eff: Pair,
+  outHW: Pair,
+): { t: TensorInfo; pad: [[number, number], [number, number], [number, number], [number, number]] } {
+  const [, L1, L2] = dyd.shape as [number, number, number, number];
+  let before: Pair = [eff[0] - 1 - pads.top, eff[1] - 1 - pads.left];
+  let after: Pair = [outHW[0] + pads.top - L1, outHW[1] + pads.left - L2];
+  let t = dyd;
+  if (before[0] < 0 || before[1] < 0 || after[0] < 0 || after[1] < 0) {
+    const b0 = Math.max(-before[0], 0);
+    const b1 = Math.max(-before[1], 0);
+    const s0 = L1 - b0 - Math.max(-after[0], 0);
+    const s1 = L2 - b1 - Math.max(-after[1], 0);
+    t = ops.slice(t, [0, b0, b1, 0], [-1, s0, s1, -1]);
+    before = [Math.max(before[0], 0), Math.max(before[1], 0)];
+    after = [Math.max(after[0], 0), Math.max(after[1], 0)];
+  }
+  return {
+    t,
+    pad: [
+      [0, 0],
+      [before[0], after[0]],
+      [before[1], after[1]],
+      [0, 0],
+    ],
+  };
+}
+
+/**
+ * Input gradient of a 2-D convolution as one forward convolution: the (zero-dilated by the stride)
+ * output gradient correlated with the spatially flipped filter whose in/out channels are swapped.
+ *
+ * dx[b,h,w,ci] = Σ_{kh,kw,co} dyD[b, h + pT − kh·d, w + pL − kw·d, co] · W[kh,kw,ci,co]
+ *
+ * @internal
+ */
+export function conv2dInputGrad(ops: WasmOps, dy: TensorInfo, filter: TensorInfo, info: Conv2DInfo): TensorInfo {
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  const { dilationHeight: dh, dilationWidth: dw, inHeight: H, inWidth: W } = info;
+  const dyd = dilateSpatial(ops, dy, [sh, sw]);
+  const eff: Pair = [(KH - 1) * dh + 1, (KW - 1) * dw + 1];
+  const { t, pad } = fullCorrelationInput(ops, dyd, info.padInfo, eff, [H, W]);
+  const flipped = ops.run('Reverse', { x: filter }, { dims: [0, 1] });
+  const wt = ops.transpose(flipped, [0, 1, 3, 2]); // [KH, KW, Co, Ci]
+  return ops.run('Conv2D', { x: t, filter: wt }, { strides: [1, 1], dilations: [dh, dw], pad, dataFormat: 'NHWC' });
+}
+
+function backpropFilter({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs & {
+    dilations?: number | Pair;
+  };
+  checkNhwc(Conv2DBackpropFilter, dataFormat);
+  const dilations = (attrs as { dilations?: number | Pair }).dilations ?? 1;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+  );
+  return withOps(backend, (ops) => conv2dFilterGrad(ops, x, dy, info));
+}
+
+function backpropInput({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo {
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Conv2DBackpropInputAttrs;
+  checkNhwc(Conv2DBackpropInput, dataFormat);
+  const dilations = (attrs as { dilations?: number | Pair }).dilations ?? 1;
+  const info = backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+  );
+  return withOps(backend, (ops) => conv2dInputGrad(ops, dy, filter, info));
+}
+
+/** wasm `Conv2DBackpropFilter` (NHWC; strides, 'same'/'valid'/explicit padding, dilations). */
+export const conv2DBackpropFilterConfig: KernelConfig = {
+  kernelName: Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: backpropFilter as KernelFunc,
+};
+
+/** wasm `Conv2DBackpropInput` (NHWC; strides, 'same'/'valid'/explicit padding, dilations). */
+export const conv2DBackpropInputConfig: KernelConfig = {
+  kernelName: Conv2DBackpropInput,
+  backendName: 'wasm',
+  kernelFunc: backpropInput as KernelFunc,
+};

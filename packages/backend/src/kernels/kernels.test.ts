@@ -1,0 +1,137 @@
+import { describe, expect, it, beforeAll } from 'vitest';
+import fc from 'fast-check';
+import { tf, seededArray } from '@trainkit/test-utils';
+import { initWasm, onBackend } from '../internal/test-helpers';
+
+beforeAll(initWasm);
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+/** max |a − e| must be ≤ 1e-4 · max(1, max |e|) (1e-4 relative to the output scale). */
+function expectCloseToScale(a: { values: Float32Array; shape: number[] }, e: { values: Float32Array; shape: number[] }) {
+  expect(a.shape).toEqual(e.shape);
+  let scale = 1;
+  for (const v of e.values) scale = Math.max(scale, Math.abs(v));
+  let err = 0;
+  for (let i = 0; i < e.values.length; i++) err = Math.max(err, Math.abs((a.values[i] as number) - (e.values[i] as number)));
+  expect(err / scale).toBeLessThanOrEqual(1e-4);
+}
+
+const geometry = fc.record({
+  b: fc.integer({ min: 1, max: 3 }),
+  h: fc.integer({ min: 1, max: 9 }),
+  w: fc.integer({ min: 1, max: 9 }),
+  ci: fc.integer({ min: 1, max: 5 }),
+  co: fc.integer({ min: 1, max: 5 }),
+  kh: fc.integer({ min: 1, max: 4 }),
+  kw: fc.integer({ min: 1, max: 4 }),
+  sh: fc.integer({ min: 1, max: 3 }),
+  sw: fc.integer({ min: 1, max: 3 }),
+  dil: fc.integer({ min: 1, max: 3 }),
+  padKind: fc.constantFrom('same', 'valid', 'explicit'),
+  pads: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
+  seed: fc.integer({ min: 1, max: 1e6 }),
+});
+
+describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
+  it('on random shapes, strides, paddings', async () => {
+    let checked = 0;
+    await fc.assert(
+      fc.asyncProperty(geometry, async (g) => {
+        // conv2d gradients have no dilation in tfjs: strides only.
+        const pad: Pad = g.padKind === 'explicit' ? [[0, 0], [g.pads[0], g.pads[1]], [g.pads[2], g.pads[3]], [0, 0]] : (g.padKind as 'same' | 'valid');
+        const xShape: [number, number, number, number] = [g.b, g.h, g.w, g.ci];
+        const fShape: [number, number, number, number] = [g.kh, g.kw, g.ci, g.co];
+        let info;
+        try {
+          info = tf.backend_util.computeConv2DInfo(xShape, fShape, [g.sh, g.sw], 1, pad);
+        } catch {
+          return;
+        }
+        if (info.outHeight <= 0 || info.outWidth <= 0) return;
+        checked++;
+        const dyShape = info.outShape;
+        const xv = seededArray(g.seed, xShape.reduce((a, b) => a * b));
+        const fv = seededArray(g.seed + 1, fShape.reduce((a, b) => a * b));
+        const dyv = seededArray(g.seed + 2, dyShape.reduce((a, b) => a * b));
+        const attrs = { strides: [g.sh, g.sw], pad, dataFormat: 'NHWC' };
+        const filterGrad = (be: string) =>
+          onBackend(be, () =>
+            tf.tidy(() =>
+              tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, xShape), dy: tf.tensor(dyv, dyShape) }, { ...attrs, filterShape: fShape }) as tf.Tensor,
+            ),
+          );
+        const inputGrad = (be: string) =>
+          onBackend(be, () =>
+            tf.tidy(() =>
+              tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dyv, dyShape), filter: tf.tensor4d(fv, fShape) }, { ...attrs, inputShape: xShape }) as tf.Tensor,
+            ),
+          );
+        expectCloseToScale(await filterGrad('wasm'), await filterGrad('cpu'));
+        expectCloseToScale(await inputGrad('wasm'), await inputGrad('cpu'));
+      }),
+      { seed: 42, numRuns: 50 },
+    );
+    expect(checked).toBeGreaterThanOrEqual(30);
+  });
+});
+
+describe('Depthwise backprop kernels on wasm match cpu', () => {
+  it('on random shapes, strides, dilations, paddings and multipliers', async () => {
+    let checked = 0;
+    await fc.assert(
+      fc.asyncProperty(geometry, async (g) => {
+        const pad: Pad = g.padKind === 'explicit' ? [[0, 0], [g.pads[0], g.pads[1]], [g.pads[2], g.pads[3]], [0, 0]] : (g.padKind as 'same' | 'valid');
+        // tfjs allows strides > 1 or dilations > 1, not both.
+        const strides: [number, number] = g.dil > 1 ? [1, 1] : [g.sh, g.sw];
+        const dilations: [number, number] = [g.dil, g.dil];
+        const m = Math.min(g.co, 3);
+        const xShape: [number, number, number, number] = [g.b, g.h, g.w, g.ci];
+        const fShape: [number, number, number, number] = [g.kh, g.kw, g.ci, m];
+        let info;
+        try {
+          info = tf.backend_util.computeConv2DInfo(xShape, fShape, strides, dilations, pad, undefined, true);
+        } catch {
+          return;
+        }
+        if (info.outHeight <= 0 || info.outWidth <= 0) return;
+        checked++;
+        const dyShape = info.outShape;
+        const xv = seededArray(g.seed, xShape.reduce((a, b) => a * b));
+        const fv = seededArray(g.seed + 1, fShape.reduce((a, b) => a * b));
+        const dyv = seededArray(g.seed + 2, dyShape.reduce((a, b) => a * b));
+        const attrs = { strides, dilations, pad };
+        // The cpu kernels ignore dilations, so the reference uses the equivalent undilated filter
+        // (zeros between taps, size (k−1)·d+1): same output, same 'same' padding.
+        const d = g.dil;
+        const eShape: [number, number, number, number] = [(g.kh - 1) * d + 1, (g.kw - 1) * d + 1, g.ci, m];
+        const ev = new Float32Array(eShape.reduce((a, b) => a * b));
+        for (let i = 0; i < g.kh; i++)
+          for (let j = 0; j < g.kw; j++)
+            for (let c = 0; c < g.ci * m; c++) ev[((i * d) * eShape[1] + j * d) * g.ci * m + c] = fv[(i * g.kw + j) * g.ci * m + c] as number;
+        const refAttrs = { strides, dilations: [1, 1], pad };
+        const filterGrad = (be: string, at: object, shape: number[]) =>
+          onBackend(be, () =>
+            tf.tidy(() =>
+              tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor4d(xv, xShape), dy: tf.tensor(dyv, dyShape) }, { ...at, filterShape: shape }) as tf.Tensor,
+            ),
+          );
+        const inputGrad = (be: string, at: object, f: tf.TensorLike, shape: number[]) =>
+          onBackend(be, () =>
+            tf.tidy(() =>
+              tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tf.tensor(dyv, dyShape), filter: tf.tensor(f, shape) }, { ...at, inputShape: xShape }) as tf.Tensor,
+            ),
+          );
+        const refFilter = await filterGrad('cpu', refAttrs, eShape);
+        const taps = new Float32Array(fShape.reduce((a, b) => a * b));
+        for (let i = 0; i < g.kh; i++)
+          for (let j = 0; j < g.kw; j++)
+            for (let c = 0; c < g.ci * m; c++) taps[(i * g.kw + j) * g.ci * m + c] = refFilter.values[((i * d) * eShape[1] + j * d) * g.ci * m + c] as number;
+        expectCloseToScale(await filterGrad('wasm', attrs, fShape), { values: taps, shape: fShape });
+        expectCloseToScale(await inputGrad('wasm', attrs, fv, fShape), await inputGrad('cpu', refAttrs, ev, eShape));
+      }),
+      { seed: 7, numRuns: 50 },
+    );
+    expect(checked).toBeGreaterThanOrEqual(30);
+  });
+});

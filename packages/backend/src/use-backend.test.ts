@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { tf } from '@trainkit/test-utils';
+import { TrainkitError } from '@trainkit/core';
+import { AUTO_ORDER, gradientsRegistered, useBackend } from './use-backend';
+import { registerWasmTrainingKernels, wasmTrainingKernelNames, wasmTrainingKernelsRegistered } from './register';
+
+async function rejection(p: Promise<unknown>): Promise<TrainkitError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TrainkitError);
+  return err as TrainkitError;
+}
+
+describe('useBackend', () => {
+  it("'auto' skips the unavailable native/gpu backends with one-line reasons and picks wasm with trainkit kernels", async () => {
+    const lines: string[] = [];
+    const info = await useBackend('auto', { log: (l) => lines.push(l) });
+    // This machine has no libtensorflow (tfjs-node's install is blocked) and no `webgpu` adapter.
+    expect(info).toMatchObject({ name: 'wasm', tfjsName: 'wasm', device: 'cpu', trainingKernels: 'trainkit', threads: 1 });
+    expect(tf.getBackend()).toBe('wasm');
+    expect(info.skipped.map((l) => l.split(':')[0])).toEqual(['skip node-gpu', 'skip node', 'skip webgpu']);
+    for (const line of info.skipped) expect(line).not.toContain('\n');
+    expect(lines.at(-1)).toMatch(/^backend: wasm \(cpu, trainkit training kernels, 1 thread\(s\)\)$/);
+    expect(wasmTrainingKernelsRegistered()).toBe(true);
+    expect(gradientsRegistered()).toBe(true);
+    await tf.setBackend('cpu');
+  });
+
+  it('a named backend that is missing throws BACKEND_UNAVAILABLE with the reason and the install command', async () => {
+    for (const name of ['node', 'node-gpu', 'webgpu'] as const) {
+      const err = await rejection(useBackend(name));
+      expect(err.code).toBe('BACKEND_UNAVAILABLE');
+      expect(err.message).toContain(`backend '${name}' is unavailable`);
+      expect(err.message).toMatch(/Install: npm i @tensorflow\/tfjs-(node|node-gpu|backend-webgpu)/);
+    }
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
+  it('selects cpu and wasm by name', async () => {
+    expect(await useBackend('cpu')).toMatchObject({ name: 'cpu', device: 'cpu', trainingKernels: 'native', skipped: [] });
+    expect(tf.getBackend()).toBe('cpu');
+    expect(await useBackend('wasm')).toMatchObject({ name: 'wasm', trainingKernels: 'trainkit' });
+    expect(tf.getBackend()).toBe('wasm');
+    await tf.setBackend('cpu');
+  });
+
+  it('rejects a bad name or thread count with INVALID_ARGUMENT', async () => {
+    expect((await rejection(useBackend('tpu' as never))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejection(useBackend('wasm', { threads: 0 }))).code).toBe('INVALID_ARGUMENT');
+    expect(AUTO_ORDER).toEqual(['node-gpu', 'node', 'webgpu', 'wasm', 'cpu']);
+  });
+});
+
+describe('registerWasmTrainingKernels', () => {
+  it('is idempotent and registers the four conv gradient kernels for wasm', async () => {
+    await useBackend('wasm');
+    const first = registerWasmTrainingKernels();
+    const kernels = wasmTrainingKernelNames.map((n) => tf.getKernel(n, 'wasm')?.kernelFunc);
+    expect(registerWasmTrainingKernels()).toEqual(first);
+    expect(wasmTrainingKernelNames.map((n) => tf.getKernel(n, 'wasm')?.kernelFunc)).toEqual(kernels);
+    expect([...first].sort()).toEqual([
+      'Conv2DBackpropFilter',
+      'Conv2DBackpropInput',
+      'DepthwiseConv2dNativeBackpropFilter',
+      'DepthwiseConv2dNativeBackpropInput',
+    ]);
+    await tf.setBackend('cpu');
+  });
+});
