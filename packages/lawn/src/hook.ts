@@ -1,0 +1,343 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  TrainkitError,
+  checkNumber,
+  invalidArgument,
+  isParamRef,
+  isVariable,
+  toVariables,
+  type LayersModelLike,
+  type NamedTensor,
+  type ParamsArg,
+  type StepContext,
+  type StepHook,
+} from '@trainkit/core';
+import { analyseFinalHomogeneous } from './internal/topology';
+import { projectToTangent, retractToNorm, weightNorms, type Granularity } from './norms';
+
+/** Arguments of {@link lawnHook} and {@link lawn}. */
+export interface LawnArgs {
+  /**
+   * The tensors whose norms LAWN freezes (the set C). A `tf.LayersModel` selects its final homogeneous sub-network
+   * (the kernels after the last normalisation layer; see `finalHomogeneousParams` in `@trainkit/lawn/layers`).
+   */
+  readonly params: ParamsArg;
+  /** Optimizer steps of the free phase (E_free × steps per epoch); 0 = constrained from the first step. */
+  readonly freeSteps: number;
+  /** `'layer'`: one norm per tensor; `'unit'`: one per output unit (last axis). @defaultValue 'layer' */
+  readonly granularity?: Granularity;
+  /** Project gradients of C onto the tangent space before the inner optimizer sees them. @defaultValue true */
+  readonly projectGradient?: boolean;
+  /** Norms below eps are treated as zero (such tensors/units stay unconstrained). @defaultValue 1e-12 */
+  readonly eps?: number;
+  /** The hook's name inside its optimizer. @defaultValue 'lawn' */
+  readonly name?: string;
+}
+
+/** The validated scalar options of a {@link LawnHook}. */
+interface LawnOptions {
+  name: string;
+  freeSteps: number;
+  granularity: Granularity;
+  projectGradient: boolean;
+  eps: number;
+}
+
+/** JSON config of a {@link LawnHook} (`getConfig()`); `paramNames` are the variable names at save time. */
+export interface LawnConfig extends tf.serialization.ConfigDict {
+  name: string;
+  paramNames: string[];
+  freeSteps: number;
+  granularity: Granularity;
+  projectGradient: boolean;
+  eps: number;
+}
+
+/** The frozen norm(s) of one constrained variable. */
+export interface FrozenNorm {
+  /** The variable's name. */
+  readonly name: string;
+  /** One value for `'layer'` granularity, one per output unit for `'unit'`. */
+  readonly norms: number[];
+}
+
+/** Where LAWN is: free training, or norms frozen. */
+export type LawnPhase = 'free' | 'constrained';
+
+/**
+ * The LAWN step hook: free phase for `freeSteps` steps, then norms frozen, gradients projected, weights retracted.
+ * Build it with {@link lawnHook}; compose it with other hooks through `withHooks` from `@trainkit/core`.
+ *
+ * @remarks arXiv 2108.05839 (Gupta et al., "Logit Attenuating Weight Normalization"); algorithm as in spec §2.4.
+ */
+export class LawnHook implements StepHook {
+  /** @internal */
+  static get className(): string {
+    return 'LawnHook';
+  }
+  readonly className = 'LawnHook';
+  readonly name: string;
+  readonly freeSteps: number;
+  readonly granularity: Granularity;
+  readonly projectGradient: boolean;
+  readonly eps: number;
+  /** Names of the constrained variables (gradient-map keys). */
+  readonly paramNames: readonly string[];
+  private vars: tf.Variable[] | null;
+  private state: { switchedAt: tf.Variable; norms: tf.Variable[] } | null = null;
+  private switched = false;
+  private disposed = false;
+
+  /**
+   * @internal use {@link lawnHook}, which validates its arguments.
+   */
+  constructor(cfg: LawnOptions & { paramNames: string[]; variables: tf.Variable[] | null }) {
+    this.name = cfg.name;
+    this.freeSteps = cfg.freeSteps;
+    this.granularity = cfg.granularity;
+    this.projectGradient = cfg.projectGradient;
+    this.eps = cfg.eps;
+    this.paramNames = [...cfg.paramNames];
+    this.vars = cfg.variables;
+    if (this.vars) this.makeState(this.vars);
+  }
+
+  /** 'free' until the norms are frozen, then 'constrained'. */
+  get phase(): LawnPhase {
+    return this.switched ? 'constrained' : 'free';
+  }
+
+  /** The step count after which the norms were frozen, or null while free. */
+  get switchStep(): number | null {
+    if (!this.switched || !this.state) return null;
+    return this.state.switchedAt.dataSync()[0] as number;
+  }
+
+  /** The constrained variables (resolved by name from the engine when the hook was rebuilt from a config). */
+  variables(): tf.Variable[] {
+    return [...this.bind()];
+  }
+
+  /**
+   * The norms frozen at the switch, per constrained variable; empty while free.
+   *
+   * @returns plain numbers (reads the state synchronously; call it outside the training step)
+   */
+  frozenNorms(): FrozenNorm[] {
+    if (!this.switched || !this.state) return [];
+    return this.state.norms.map((v, i) => ({ name: this.paramNames[i]!, norms: Array.from(v.dataSync()) }));
+  }
+
+  /**
+   * Freezes the norms now, whatever `freeSteps` says (e.g. from an epoch-end callback). No-op once constrained.
+   *
+   * @param stepsDone - the optimizer's step count, recorded as the switch step
+   */
+  beginConstrainedPhase(stepsDone: number): void {
+    this.checkAlive();
+    if (!this.switched) tf.tidy(() => this.freeze(stepsDone));
+  }
+
+  /** @internal called by HookedOptimizer before the inner step */
+  transformGradients(grads: tf.NamedTensorMap, ctx: StepContext): tf.NamedTensorMap {
+    this.checkAlive();
+    const vars = this.bind();
+    for (const name of this.paramNames) {
+      if (grads[name] == null) {
+        throw new TrainkitError(
+          'UNKNOWN_VARIABLE',
+          `LAWN param "${name}" received no gradient at step ${ctx.step}: it is not among the variables this optimizer trains (not in the model, or not trainable). Pass params of the model being trained; received gradients for: ${Object.keys(grads).slice(0, 8).join(', ')}${Object.keys(grads).length > 8 ? ', …' : ''}.`,
+          'params',
+        );
+      }
+    }
+    if (!this.switched && ctx.step > this.freeSteps) this.freeze(ctx.step - 1);
+    if (!this.switched || !this.projectGradient) return grads;
+    const out: tf.NamedTensorMap = { ...grads };
+    vars.forEach((v, i) => {
+      out[v.name] = projectToTangent(grads[v.name]!, v, this.granularity, this.state!.norms[i]!, this.eps);
+    });
+    return out;
+  }
+
+  /** @internal called by HookedOptimizer after the inner step */
+  afterApply(ctx: StepContext): void {
+    const vars = this.bind();
+    if (this.switched) {
+      vars.forEach((v, i) => v.assign(retractToNorm(v, this.state!.norms[i]!, this.granularity, this.eps)));
+    } else if (ctx.step >= this.freeSteps) {
+      this.freeze(ctx.step);
+    }
+  }
+
+  /** `switchedAt` (−1 while free), then `norm_0 … norm_{K−1}` in `paramNames` order; live variables. */
+  getWeights(): NamedTensor[] {
+    if (!this.state) return [];
+    return [
+      { name: 'switchedAt', tensor: this.state.switchedAt },
+      ...this.state.norms.map((t, i) => ({ name: `norm_${i}`, tensor: t })),
+    ];
+  }
+
+  /**
+   * Restores {@link LawnHook.getWeights}'s output (values are copied).
+   *
+   * @throws {@link TrainkitError} `STATE_MISMATCH` when names, count or shapes differ
+   */
+  setWeights(weights: NamedTensor[]): void {
+    this.checkAlive();
+    this.bind();
+    const st = this.state!;
+    const expected = ['switchedAt', ...st.norms.map((_, i) => `norm_${i}`)];
+    const got = weights.map((w) => w.name);
+    if (got.length !== expected.length || got.some((n, i) => n !== expected[i])) {
+      throw new TrainkitError('STATE_MISMATCH', `LAWN state must be [${expected.join(', ')}]; received [${got.join(', ')}].`, 'weightValues');
+    }
+    const targets = [st.switchedAt, ...st.norms];
+    weights.forEach((w, i) => {
+      const t = targets[i]!;
+      if (w.tensor.shape.join(',') !== t.shape.join(',')) {
+        throw new TrainkitError('STATE_MISMATCH', `LAWN state "${w.name}" has shape [${w.tensor.shape.join(',')}]; expected [${t.shape.join(',')}] (same params and granularity?).`, 'weightValues');
+      }
+    });
+    weights.forEach((w, i) => targets[i]!.assign(w.tensor));
+    this.switched = (st.switchedAt.dataSync()[0] as number) >= 0;
+  }
+
+  /** JSON config; {@link LawnHook.fromConfig} rebinds the variables by name. */
+  getConfig(): LawnConfig {
+    return {
+      name: this.name,
+      paramNames: [...this.paramNames],
+      freeSteps: this.freeSteps,
+      granularity: this.granularity,
+      projectGradient: this.projectGradient,
+      eps: this.eps,
+    };
+  }
+
+  /**
+   * Rebuilds a hook from {@link LawnHook.getConfig}; the variables are looked up by name in the tfjs engine at the
+   * first step (so load the model first).
+   */
+  static fromConfig<T extends tf.serialization.Serializable>(
+    _cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    const c = config as unknown as LawnConfig;
+    const names = c.paramNames;
+    if (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== 'string')) {
+      throw invalidArgument('config.paramNames', names, 'a non-empty array of variable names');
+    }
+    const hook = new LawnHook({ ...checkOptions(c as unknown as LawnArgs), paramNames: names, variables: null });
+    return hook as unknown as T;
+  }
+
+  /** Frees the hook's state; idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.state) tf.dispose([this.state.switchedAt, ...this.state.norms]);
+    this.state = null;
+  }
+
+  private freeze(stepsDone: number): void {
+    const vars = this.bind();
+    const st = this.state!;
+    vars.forEach((v, i) => st.norms[i]!.assign(weightNorms(v, this.granularity)));
+    st.switchedAt.assign(tf.scalar(stepsDone));
+    this.switched = true;
+    const degenerate: string[] = [];
+    st.norms.forEach((n, i) => {
+      const vals = n.dataSync();
+      const small = Array.from(vals).filter((x) => !(x >= this.eps)).length;
+      if (small > 0) degenerate.push(this.granularity === 'layer' ? this.paramNames[i]! : `${this.paramNames[i]} (${small} of ${vals.length} units)`);
+    });
+    if (degenerate.length > 0) {
+      console.warn(`[@trainkit/lawn] norm below eps=${this.eps} at the switch, left unconstrained: ${degenerate.join(', ')}.`);
+    }
+  }
+
+  private bind(): tf.Variable[] {
+    if (this.vars) return this.vars;
+    const reg = tf.engine().registeredVariables;
+    const vars = this.paramNames.map((n) => {
+      const v = reg[n];
+      if (!v) {
+        throw new TrainkitError(
+          'UNKNOWN_VARIABLE',
+          `LAWN param "${n}" (from a saved config) is not a live variable; load the model before using the optimizer, or build it with lawn(inner, { params }).`,
+          'params',
+        );
+      }
+      return v;
+    });
+    this.vars = vars;
+    this.makeState(vars);
+    return vars;
+  }
+
+  private makeState(vars: tf.Variable[]): void {
+    const make = (shape: number[], value: number): tf.Variable => tf.keep(tf.tidy(() => tf.variable(tf.fill(shape, value), false)));
+    this.state = {
+      switchedAt: make([], -1),
+      norms: vars.map((v) => make(this.granularity === 'layer' || v.rank === 0 ? [] : [v.shape[v.rank - 1]!], 0)),
+    };
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new TrainkitError('DISPOSED', 'this LawnHook was disposed.');
+  }
+}
+
+function checkOptions(args: LawnArgs): LawnOptions {
+  if (typeof args !== 'object' || args === null) throw invalidArgument('args', args, 'an object { params, freeSteps, … }');
+  const freeSteps = checkNumber('freeSteps', args.freeSteps, { integer: true, min: 0 });
+  const granularity = args.granularity ?? 'layer';
+  if (granularity !== 'layer' && granularity !== 'unit') throw invalidArgument('granularity', granularity, "'layer' or 'unit'");
+  const projectGradient = args.projectGradient ?? true;
+  if (typeof projectGradient !== 'boolean') throw invalidArgument('projectGradient', projectGradient, 'a boolean');
+  const eps = args.eps ?? 1e-12;
+  checkNumber('eps', eps, { minExclusive: 0, max: 1e-3 });
+  const name = args.name ?? 'lawn';
+  if (typeof name !== 'string' || name.length === 0 || name.includes('/')) throw invalidArgument('name', name, 'a non-empty string without "/"');
+  return { name, freeSteps, granularity, projectGradient, eps };
+}
+
+function resolveParams(params: ParamsArg): tf.Variable[] {
+  if (params && !Array.isArray(params) && Array.isArray((params as LayersModelLike).layers)) {
+    return analyseFinalHomogeneous(params as LayersModelLike).params.map((p) => p.variable);
+  }
+  const vars = toVariables('params', params);
+  vars.forEach((v, i) => {
+    const given = (params as ReadonlyArray<unknown>)[i];
+    const label = isParamRef(given) ? `params[${i}] ("${given.name}")` : `params[${i}] ("${v.name}")`;
+    if (!v.trainable) throw invalidArgument(label, v, 'a trainable variable (moving statistics and frozen weights get no gradient)');
+    if (v.dtype !== 'float32') throw invalidArgument(label, v, 'a float32 variable');
+    if (v.isDisposed) throw invalidArgument(label, v, 'a live (not disposed) variable');
+  });
+  return vars;
+}
+
+/**
+ * Builds the LAWN step hook (for `withHooks(inner, lawnHook(args), …)`).
+ *
+ * @param args - {@link LawnArgs}
+ * @returns a {@link LawnHook}; the optimizer it is given to disposes it
+ * @throws {@link TrainkitError} `INVALID_ARGUMENT` for a negative or fractional `freeSteps`, empty or duplicate
+ *   `params`, a non-trainable or non-float variable, a bad `granularity`/`eps`; `UNSUPPORTED_MODEL` when `params`
+ *   is a model whose final homogeneous sub-network cannot be found
+ * @example
+ * ```ts
+ * const opt = withHooks(tf.train.adam(1e-3), lawnHook({ params: model, freeSteps: 5 * stepsPerEpoch }));
+ * ```
+ * @remarks arXiv 2108.05839. Free phase: the inner optimizer runs untouched. At the switch c_k = ‖W_k‖. Then each
+ * step: g_k ← g_k − (⟨g_k, W_k⟩/‖W_k‖²) W_k, inner step, W_k ← c_k W_k / ‖W_k‖.
+ */
+export function lawnHook(args: LawnArgs): LawnHook {
+  const opts = checkOptions(args);
+  if (args.params === undefined || args.params === null) throw invalidArgument('params', args.params, 'an array of tf.Variable or ParamRef, or a tf.LayersModel');
+  const vars = resolveParams(args.params);
+  if (!vars.every(isVariable)) throw invalidArgument('params', args.params, 'tf.Variables');
+  return new LawnHook({ ...opts, paramNames: vars.map((v) => v.name), variables: vars });
+}
