@@ -1,2 +1,3 @@
-/** The package name. The API lands with its issue. */
-export const packageName = '@trainkit/eman';
+export { emaUpdate } from './ema';
+export { constantMomentum, byolMomentum } from './momentum';
+export { pseudoLabels, pseudoLabelLoss, type PseudoLabelArgs, type PseudoLabels } from './pseudo-label';
