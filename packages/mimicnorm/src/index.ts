@@ -1,2 +1,11 @@
-/** The package name. The API lands with its issue. */
-export const packageName = '@trainkit/mimicnorm';
+export { centerWeights, type MimicNormParamsArg } from './center';
+export { mimicNormParams, type MimicNormParamsOptions } from './select';
+export {
+  MimicNormHook,
+  mimicNormHook,
+  mimicNorm,
+  registerMimicNormHook,
+  type MimicNormHookArgs,
+  type MimicNormArgs,
+} from './hook';
+export { mimicInit, residualScaleInit, MIMIC_INIT_GAIN, type MimicInitArgs, type ResidualScaleInitArgs } from './init';
