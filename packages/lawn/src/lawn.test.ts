@@ -40,7 +40,10 @@ function norms64(v: tf.Tensor, granularity: 'layer' | 'unit'): number[] {
   const d = v.dataSync();
   const units = granularity === 'layer' ? 1 : v.shape[v.rank - 1]!;
   const sq = new Float64Array(units);
-  for (let i = 0; i < d.length; i++) sq[granularity === 'layer' ? 0 : i % units] += (d[i] as number) ** 2;
+  for (let i = 0; i < d.length; i++) {
+    const k = granularity === 'layer' ? 0 : i % units;
+    sq[k] = sq[k]! + (d[i] as number) ** 2;
+  }
   return Array.from(sq, Math.sqrt);
 }
 
@@ -298,7 +301,7 @@ describe('switch and state', () => {
     });
     const saved = await first.getWeights();
     first.dispose();
-    const rebuilt = LawnOptimizer.fromConfig(LawnOptimizer, config);
+    const rebuilt = LawnOptimizer.fromConfig(LawnOptimizer, config) as unknown as LawnOptimizer;
     expect(rebuilt).toBeInstanceOf(LawnOptimizer);
     expect(rebuilt.getClassName()).toBe('LawnOptimizer');
     await rebuilt.setWeights(saved);

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { HookedOptimizer, TrainkitError, invalidArgument, type StepHook } from '@trainkit/core';
 import { LawnHook, lawnHook, type FrozenNorm, type LawnArgs, type LawnPhase } from './hook';
 
@@ -26,6 +26,15 @@ export class LawnOptimizer extends HookedOptimizer {
     if (lawnHooks.length !== 1) {
       throw invalidArgument('hooks', hooks, 'a list with exactly one LawnHook (use lawn(inner, args))');
     }
+  }
+
+  /**
+   * `tf.Optimizer.minimize`, run inside `tf.tidy` so that an error thrown by a step (e.g. a constrained variable that
+   * gets no gradient) frees the gradients instead of leaking them. Same arithmetic as the base method.
+   */
+  override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
+    const out = tf.tidy(() => super.minimize(f, returnCost, varList) ?? []);
+    return Array.isArray(out) ? null : (out as tf.Scalar);
   }
 
   /** The LAWN hook. */
