@@ -161,7 +161,7 @@ export function compressionStats(params: readonly (Variable | ParamRef)[] | Laye
  * Writes a model's weights in the compact unified format: per planned kernel a block map, sign bits, one float32 per
  * unified block and the dense rest; other weights as float32.
  *
- * @param model - a tf.LayersModel (all its weights, in `paramsOf` order) or a list of variables
+ * @param model - a tf.LayersModel (all its weights, in `model.weights` order, so `model.setWeights` takes the decoded list) or a list of variables
  * @param plan - the structure the weights follow (e.g. from `hardProject()`)
  * @returns the bytes; `compressionStats(model, plan).encodedBytes === bytes.byteLength`
  * @throws {@link TrainkitError} `STATE_MISMATCH` when a pruned block is not all zero or a unified block's magnitudes

@@ -74,6 +74,11 @@ export function allVariables(argument: string, params: readonly (Variable | Para
       return v;
     });
   }
-  if (params && Array.isArray((params as LayersModelLike).layers)) return paramsOf(params as LayersModelLike).map((p) => p.variable);
+  if (params && Array.isArray((params as LayersModelLike).layers)) {
+    // model.weights order (trainable, then non-trainable) is what model.setWeights expects
+    const weights = (params as { weights?: { read(): Variable }[] }).weights;
+    if (Array.isArray(weights) && weights.every((w) => typeof w.read === 'function')) return weights.map((w) => w.read());
+    return paramsOf(params as LayersModelLike).map((p) => p.variable);
+  }
   throw new TrainkitError('INVALID_ARGUMENT', `${argument} must be a tf.LayersModel or an array of tf.Variable / ParamRef.`, argument);
 }
