@@ -1,0 +1,13 @@
+import * as tf from '@tensorflow/tfjs';
+import { afanLoss } from '@trainkit/afan';
+import { splitModel } from '@trainkit/afan/layers';
+
+const model = tf.sequential({ layers: [
+  tf.layers.dense({ units: 16, activation: 'relu', inputShape: [8], name: 'features' }),
+  tf.layers.dense({ units: 3 })] });
+const { front, back } = splitModel(model, 'features'); // perturb the 16 features, train both halves
+const x = tf.randomNormal([64, 8], 0, 1, 'float32', 1);
+const y = tf.oneHot(tf.argMax(x.slice([0, 0], [-1, 3]), 1), 3); // label = the largest of the first 3 inputs
+const opt = tf.train.adam(0.02);
+for (let step = 0; step < 60; step++) opt.minimize(() => afanLoss({ front, back, x, y, stepSize: 0.05, useNormalization: true }));
+console.log('train accuracy', tf.metrics.categoricalAccuracy(y, model.predict(x)).mean().dataSync()[0].toFixed(2));

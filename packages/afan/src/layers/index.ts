@@ -1,0 +1,1 @@
+export { splitModel, type SplitModel } from './split';
