@@ -11,3 +11,15 @@ export {
 } from './mask';
 export { maskHook, MaskHook, registerPruneSerializables, type MaskHookConfig } from './hook';
 export { snapshot, restore, disposeSnapshot, type Snapshot } from './snapshot';
+export { weightCorrelation, weightCorrelations, type WeightsArg } from './correlation';
+export {
+  iterativeMagnitudePruning,
+  pruneAndFinetune,
+  type TrainFn,
+  type TrainContext,
+  type PruneRound,
+  type PruneResult,
+  type ImpArgs,
+  type PruneAndFinetuneArgs,
+} from './drivers';
+export { exportSparse, importSparse, type SparseImport } from './sparse';

@@ -30,7 +30,7 @@ describe('snapshot / restore', () => {
     const masks = magnitudeMasks(model, { sparsity: 0.6 });
     restore(model, theta0, { masks });
     for (const w of model.weights) {
-      const v = w.read();
+      const v = w.read() as tf.Variable;
       const m = masks.get(v.name);
       const want = bits(theta0.get(v.name) as tf.Tensor);
       const got = bits(v);
@@ -39,7 +39,7 @@ describe('snapshot / restore', () => {
     }
     // The snapshot is still usable after a restore.
     restore(model, theta0);
-    for (const w of model.weights) expect(bits(w.read())).toEqual(bits(theta0.get(w.read().name) as tf.Tensor));
+    for (const w of model.weights) expect(bits(w.read())).toEqual(bits(theta0.get(w.name) as tf.Tensor));
     x.dispose();
     opt.dispose();
     tf.dispose((opt as unknown as { c: tf.Tensor }).c);

@@ -28,7 +28,7 @@ describe('randomReinit', () => {
     randomReinit(m, 7, { masks });
     const kernel = (i: number): tf.Tensor => m.layers[i]?.weights[0]?.read() as tf.Tensor; // live variable: read, do not dispose
     const k1 = Array.from(kernel(0).dataSync());
-    const k1Before = theta0.get(m.layers[0]?.weights[0]?.read().name as string) as tf.Tensor;
+    const k1Before = theta0.get(m.layers[0]?.weights[0]?.name as string) as tf.Tensor;
     const a = stats(k1Before);
     randomReinit(m, 8);
     const fresh = tf.clone(kernel(0));
@@ -39,10 +39,12 @@ describe('randomReinit', () => {
     const diff = Array.from(fresh.dataSync()).filter((v, i) => v !== k1Before.dataSync()[i]).length;
     expect(diff).toBeGreaterThan(fresh.size * 0.99);
     // Masks were applied in the first call.
-    const md = (masks.get(m.layers[0]?.weights[0]?.read().name as string) as tf.Tensor).dataSync();
+    const md = (masks.get(m.layers[0]?.weights[0]?.name as string) as tf.Tensor).dataSync();
     expect(k1.filter((_, i) => md[i] === 0).every((v) => v === 0)).toBe(true);
     // Seeded: the same seed gives the same draw; BN gamma back to ones.
-    tf.tidy(() => m.layers[1]?.weights[0]?.write(tf.fill([256], 2)));
+    tf.tidy(() => {
+      m.layers[1]?.weights[0]?.write(tf.fill([256], 2));
+    });
     randomReinit(m, 8);
     const again = kernel(0);
     expect(Array.from(again.dataSync())).toEqual(Array.from(fresh.dataSync()));
