@@ -1,5 +1,9 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './kernels/conv2d-grad';
+import { batchMatMulConfig } from './kernels/batch-mat-mul';
+import { castConfig, identityConfig, sumConfig } from './kernels/elementwise';
+import { captureStock, markOurs } from './internal/stock';
+import { maxPoolGradConfig } from './kernels/max-pool-grad';
 import {
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
@@ -11,6 +15,11 @@ export const wasmTrainingKernelNames: readonly string[] = [
   conv2DBackpropInputConfig.kernelName,
   depthwiseConv2dNativeBackpropFilterConfig.kernelName,
   depthwiseConv2dNativeBackpropInputConfig.kernelName,
+  maxPoolGradConfig.kernelName,
+  batchMatMulConfig.kernelName,
+  sumConfig.kernelName,
+  identityConfig.kernelName,
+  castConfig.kernelName,
 ];
 
 const configs: readonly KernelConfig[] = [
@@ -18,12 +27,21 @@ const configs: readonly KernelConfig[] = [
   conv2DBackpropInputConfig,
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
+  maxPoolGradConfig,
+  batchMatMulConfig,
+  sumConfig,
+  identityConfig,
+  castConfig,
 ];
 
 /**
  * Registers trainkit's training kernels for the `wasm` backend: the conv/depthwise gradients stock
- * wasm lacks (`Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter`/`Input`, tfjs#8474) and a
- * faster `Conv2DBackpropInput`, each composed from wasm's XNNPACK convolutions.
+ * wasm lacks (`Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter`/`Input`, tfjs#8474), a
+ * faster `Conv2DBackpropInput` (each composed from wasm's XNNPACK convolutions), a one-pass
+ * `MaxPoolGrad`, and a `BatchMatMul` that keeps the transposed products of dense-layer gradients
+ * on XNNPACK (stock wasm runs them in a scalar loop). Needs the stock wasm kernels registered
+ * (import `@tensorflow/tfjs-backend-wasm` first): importing it afterwards re-registers its own
+ * `Conv2DBackpropInput`/`MaxPoolGrad`/`BatchMatMul` over trainkit's, so call this again then.
  *
  * Idempotent; safe before or after the wasm backend is loaded (the kernels reach wasm's own kernels
  * through the global registry when they run). Replaces a stock kernel of the same name.
@@ -37,6 +55,8 @@ const configs: readonly KernelConfig[] = [
  */
 export function registerWasmTrainingKernels(): readonly string[] {
   for (const config of configs) {
+    markOurs(config.kernelFunc);
+    captureStock(config.kernelName);
     const existing = getKernel(config.kernelName, 'wasm');
     if (existing?.kernelFunc === config.kernelFunc) continue;
     if (existing != null) unregisterKernel(config.kernelName, 'wasm');

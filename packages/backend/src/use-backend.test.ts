@@ -54,17 +54,22 @@ describe('useBackend', () => {
 });
 
 describe('registerWasmTrainingKernels', () => {
-  it('is idempotent and registers the four conv gradient kernels for wasm', async () => {
+  it('is idempotent and registers the conv gradient and speed kernels for wasm', async () => {
     await useBackend('wasm');
     const first = registerWasmTrainingKernels();
     const kernels = wasmTrainingKernelNames.map((n) => tf.getKernel(n, 'wasm')?.kernelFunc);
     expect(registerWasmTrainingKernels()).toEqual(first);
     expect(wasmTrainingKernelNames.map((n) => tf.getKernel(n, 'wasm')?.kernelFunc)).toEqual(kernels);
     expect([...first].sort()).toEqual([
+      'BatchMatMul',
+      'Cast',
       'Conv2DBackpropFilter',
       'Conv2DBackpropInput',
       'DepthwiseConv2dNativeBackpropFilter',
       'DepthwiseConv2dNativeBackpropInput',
+      'Identity',
+      'MaxPoolGrad',
+      'Sum',
     ]);
     await tf.setBackend('cpu');
   });

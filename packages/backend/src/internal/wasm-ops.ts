@@ -43,6 +43,20 @@ export class WasmOps {
     return this.run('Slice', { x }, { begin, size });
   }
 
+  /** Rows [b0, b0 + n) of axis 0 (contiguous): one copy of just those rows (stock Slice copies all of `x` first). */
+  sliceRows(x: TensorInfo, b0: number, n: number): TensorInfo {
+    const be = this.backend as unknown as {
+      makeOutput(shape: number[], dtype: string): TensorInfo;
+      typedArrayFromHeap(t: TensorInfo): Float32Array;
+    };
+    const row = x.shape.slice(1).reduce((a, b) => a * b, 1);
+    const out = be.makeOutput([n, ...x.shape.slice(1)], x.dtype);
+    this.temps.push(out);
+    const src = be.typedArrayFromHeap(x);
+    be.typedArrayFromHeap(out).set(src.subarray(b0 * row, (b0 + n) * row));
+    return out;
+  }
+
   /** Zero-pads `x`. */
   pad(x: TensorInfo, paddings: Array<[number, number]>): TensorInfo {
     return this.run('PadV2', { x }, { paddings, constantValue: 0 });

@@ -31,6 +31,38 @@ function checkNhwc(kernel: string, dataFormat: string | undefined): void {
  * @internal
  */
 export function conv2dFilterGrad(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo {
+  const [B] = x.shape as [number, number, number, number];
+  // The batch is the reduction axis of this convolution. One huge reduction streams the whole
+  // packed dy per output tile (cache-missing); chunks of the batch keep it in cache, and the
+  // partial filters are summed (AddN).
+  const chunk = filterGradChunk(info);
+  if (chunk >= B) return filterGradChunked(ops, x, dy, info);
+  const parts: TensorInfo[] = [];
+  for (let b0 = 0; b0 < B; b0 += chunk) {
+    const n = Math.min(chunk, B - b0);
+    const xs = ops.sliceRows(x, b0, n);
+    const dys = ops.sliceRows(dy, b0, n);
+    parts.push(filterGradChunked(ops, xs, dys, info));
+  }
+  return ops.runList('AddN', parts);
+}
+
+let chunkBytes = 1 << 22;
+
+/** Batch chunk so that one chunk of dy (the packed "filter" of the conv) stays near 4 MiB. @internal */
+export function filterGradChunk(info: Conv2DInfo): number {
+  const perSample = info.outHeight * info.outWidth * info.outChannels * 4;
+  return Math.max(1, Math.floor(chunkBytes / perSample));
+}
+
+/** Test hook: the byte budget of one batch chunk of the filter gradient; returns the previous one. @internal */
+export function setFilterGradChunkBytes(bytes: number): number {
+  const prev = chunkBytes;
+  chunkBytes = bytes;
+  return prev;
+}
+
+function filterGradChunked(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo {
   const [, H, W, Ci] = x.shape as [number, number, number, number];
   const { filterHeight: KH, filterWidth: KW, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw } = info;
   const { dilationHeight: dh, dilationWidth: dw, outChannels: Co } = info;

@@ -2,6 +2,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import fc from 'fast-check';
 import { tf, seededArray } from '@trainkit/test-utils';
 import { initWasm, onBackend } from '../internal/test-helpers';
+import { setFilterGradChunkBytes } from './conv2d-grad';
 
 beforeAll(initWasm);
 
@@ -67,7 +68,15 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
               tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dyv, dyShape), filter: tf.tensor4d(fv, fShape) }, { ...attrs, inputShape: xShape }) as tf.Tensor,
             ),
           );
-        expectCloseToScale(await filterGrad('wasm'), await filterGrad('cpu'));
+        const ref = await filterGrad('cpu');
+        expectCloseToScale(await filterGrad('wasm'), ref);
+        // Also the batch-chunked path (one sample per chunk, partial filters summed).
+        const prev = setFilterGradChunkBytes(1);
+        try {
+          expectCloseToScale(await filterGrad('wasm'), ref);
+        } finally {
+          setFilterGradChunkBytes(prev);
+        }
         expectCloseToScale(await inputGrad('wasm'), await inputGrad('cpu'));
       }),
       { seed: 42, numRuns: 50 },
