@@ -43,10 +43,14 @@ interface LawnOptions {
   eps: number;
 }
 
-/** JSON config of a {@link LawnHook} (`getConfig()`); `paramNames` are the variable names at save time. */
+/**
+ * JSON config of a {@link LawnHook} (`getConfig()`). `params` holds the variable names at save time as `{ name }`
+ * objects: tfjs-layers camel-cases every string in a saved training config that contains "_" (so "dense_1/kernel"
+ * would come back as "dense1/kernel"), except values under a `name` key.
+ */
 export interface LawnConfig extends tf.serialization.ConfigDict {
   name: string;
-  paramNames: string[];
+  params: Array<{ name: string }>;
   freeSteps: number;
   granularity: Granularity;
   projectGradient: boolean;
@@ -81,8 +85,7 @@ export class LawnHook implements StepHook {
   readonly granularity: Granularity;
   readonly projectGradient: boolean;
   readonly eps: number;
-  /** Names of the constrained variables (gradient-map keys). */
-  readonly paramNames: readonly string[];
+  private names: string[];
   private vars: tf.Variable[] | null;
   private state: { switchedAt: tf.Variable; norms: tf.Variable[] } | null = null;
   private switched = false;
@@ -97,9 +100,14 @@ export class LawnHook implements StepHook {
     this.granularity = cfg.granularity;
     this.projectGradient = cfg.projectGradient;
     this.eps = cfg.eps;
-    this.paramNames = [...cfg.paramNames];
+    this.names = [...cfg.paramNames];
     this.vars = cfg.variables;
-    if (this.vars) this.makeState(this.vars);
+    if (this.vars) this.makeState(this.vars.map((v) => this.normShape(v.shape)));
+  }
+
+  /** Names of the constrained variables (gradient-map keys); a rebuilt hook reports the names it bound to. */
+  get paramNames(): readonly string[] {
+    return this.names;
   }
 
   /** 'free' until the norms are frozen, then 'constrained'. */
@@ -113,9 +121,18 @@ export class LawnHook implements StepHook {
     return this.state.switchedAt.dataSync()[0] as number;
   }
 
-  /** The constrained variables (resolved by name from the engine when the hook was rebuilt from a config). */
+  /**
+   * The constrained variables. A hook rebuilt from a config binds at its first step; before that this looks the saved
+   * names up in the engine (without binding).
+   */
   variables(): tf.Variable[] {
-    return [...this.bind()];
+    if (this.vars) return [...this.vars];
+    const reg = tf.engine().registeredVariables;
+    return this.names.map((n) => {
+      const v = reg[n];
+      if (!v) throw new TrainkitError('UNKNOWN_VARIABLE', `LAWN param "${n}" is not a live variable yet (a rebuilt hook binds at its first step).`, 'params');
+      return v;
+    });
   }
 
   /**
@@ -141,7 +158,7 @@ export class LawnHook implements StepHook {
   /** @internal called by HookedOptimizer before the inner step */
   transformGradients(grads: tf.NamedTensorMap, ctx: StepContext): tf.NamedTensorMap {
     this.checkAlive();
-    const vars = this.bind();
+    const vars = this.bind(grads, ctx.step);
     for (const name of this.paramNames) {
       if (grads[name] == null) {
         throw new TrainkitError(
@@ -186,7 +203,7 @@ export class LawnHook implements StepHook {
    */
   setWeights(weights: NamedTensor[]): void {
     this.checkAlive();
-    this.bind();
+    if (!this.state) this.makeState(weights.slice(1).map((w) => w.tensor.shape)); // unbound: bind at the first step
     const st = this.state!;
     const expected = ['switchedAt', ...st.norms.map((_, i) => `norm_${i}`)];
     const got = weights.map((w) => w.name);
@@ -208,7 +225,7 @@ export class LawnHook implements StepHook {
   getConfig(): LawnConfig {
     return {
       name: this.name,
-      paramNames: [...this.paramNames],
+      params: this.paramNames.map((n) => ({ name: n })),
       freeSteps: this.freeSteps,
       granularity: this.granularity,
       projectGradient: this.projectGradient,
@@ -225,11 +242,12 @@ export class LawnHook implements StepHook {
     config: tf.serialization.ConfigDict,
   ): T {
     const c = config as unknown as LawnConfig;
-    const names = c.paramNames;
-    if (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== 'string')) {
-      throw invalidArgument('config.paramNames', names, 'a non-empty array of variable names');
+    const list = c.params as unknown;
+    const names = Array.isArray(list) ? list.map((p) => (p as { name?: unknown } | null)?.name) : [];
+    if (names.length === 0 || names.some((n) => typeof n !== 'string')) {
+      throw invalidArgument('config.params', list, 'a non-empty array of { name: <variable name> }');
     }
-    const hook = new LawnHook({ ...checkOptions(c as unknown as LawnArgs), paramNames: names, variables: null });
+    const hook = new LawnHook({ ...checkOptions(c as unknown as LawnArgs), paramNames: names as string[], variables: null });
     return hook as unknown as T;
   }
 
@@ -258,31 +276,55 @@ export class LawnHook implements StepHook {
     }
   }
 
-  private bind(): tf.Variable[] {
+  /**
+   * The constrained variables. A hook rebuilt from a config knows only the saved names: at its first step it binds to
+   * the gradient key with that name, or (a model loaded beside a live copy, which tfjs renames `name_1`, `name_2`, …)
+   * to the one key that equals the name up to such a suffix. Elsewhere it looks the names up in the engine.
+   */
+  private bind(grads?: tf.NamedTensorMap, step?: number): tf.Variable[] {
     if (this.vars) return this.vars;
+    if (grads === undefined) {
+      throw new TrainkitError('STATE_MISMATCH', 'this LawnHook was rebuilt from a config and binds to its variables at its first step; take a step first.');
+    }
     const reg = tf.engine().registeredVariables;
-    const vars = this.paramNames.map((n) => {
-      const v = reg[n];
-      if (!v) {
-        throw new TrainkitError(
-          'UNKNOWN_VARIABLE',
-          `LAWN param "${n}" (from a saved config) is not a live variable; load the model before using the optimizer, or build it with lawn(inner, { params }).`,
-          'params',
-        );
-      }
-      return v;
+    const resolved = this.names.map((n) => {
+      if (grads[n] != null) return n;
+      const base = n.replace(/_\d+$/, '');
+      const re = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(_\\d+)?$`);
+      const hits = Object.keys(grads).filter((k) => re.test(k) && grads[k] != null);
+      return hits.length === 1 ? hits[0] : undefined;
     });
+    const missing = this.names.filter((_, i) => resolved[i] === undefined || !reg[resolved[i]!]);
+    if (missing.length > 0) {
+      throw new TrainkitError(
+        'UNKNOWN_VARIABLE',
+        `LAWN params saved as ${missing.map((n) => `"${n}"`).join(', ')} match no variable trained at step ${step} (or several renamed copies); load the model before training, or build the optimizer with lawn(inner, { params }) and restore its state with setWeights.`,
+        'params',
+      );
+    }
+    const vars = resolved.map((n) => reg[n!]!);
+    const shapes = vars.map((v) => this.normShape(v.shape));
+    if (this.state) {
+      this.state.norms.forEach((t, i) => {
+        if (t.shape.join(',') !== shapes[i]!.join(',')) {
+          throw new TrainkitError('STATE_MISMATCH', `restored LAWN norm_${i} has shape [${t.shape.join(',')}], but "${vars[i]!.name}" needs [${shapes[i]!.join(',')}].`, 'weightValues');
+        }
+      });
+    } else {
+      this.makeState(shapes);
+    }
+    this.names = vars.map((v) => v.name);
     this.vars = vars;
-    this.makeState(vars);
     return vars;
   }
 
-  private makeState(vars: tf.Variable[]): void {
+  private normShape(shape: readonly number[]): number[] {
+    return this.granularity === 'layer' || shape.length === 0 ? [] : [shape[shape.length - 1]!];
+  }
+
+  private makeState(shapes: number[][]): void {
     const make = (shape: number[], value: number): tf.Variable => tf.keep(tf.tidy(() => tf.variable(tf.fill(shape, value), false)));
-    this.state = {
-      switchedAt: make([], -1),
-      norms: vars.map((v) => make(this.granularity === 'layer' || v.rank === 0 ? [] : [v.shape[v.rank - 1]!], 0)),
-    };
+    this.state = { switchedAt: make([], -1), norms: shapes.map((sh) => make(sh, 0)) };
   }
 
   private checkAlive(): void {

@@ -297,7 +297,7 @@ describe('switch and state', () => {
     expect(config.hooks[0]).toEqual({
       name: 'lawn',
       className: 'LawnHook',
-      config: { name: 'lawn', paramNames: [p.w1.name, p.w2.name], freeSteps: 2, granularity: 'layer', projectGradient: true, eps: 1e-9 },
+      config: { name: 'lawn', params: [{ name: p.w1.name }, { name: p.w2.name }], freeSteps: 2, granularity: 'layer', projectGradient: true, eps: 1e-9 },
     });
     const saved = await first.getWeights();
     first.dispose();

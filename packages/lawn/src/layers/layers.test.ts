@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { expectTensorClose, seededData } from '@trainkit/test-utils';
 import { TrainkitError } from '@trainkit/core';
-import { lawn } from '../index';
+import { LawnOptimizer, lawn, registerLawnSerializables } from '../index';
 import { finalHomogeneousParams, logitStats } from './index';
 
 /** conv-BN-ReLU ×2, global average pool, Dense-ReLU-Dense(3), both Dense bias-free (spec §5's model, tiny). */
@@ -141,6 +141,62 @@ describe('lawn with model.fit', () => {
   // A params variable outside the trained model is rejected at the first step (see lawn.test.ts, minimize loop); under
   // fit the same TrainkitError propagates, but tfjs-layers' fit then leaks its epoch index tensor, which this suite's
   // leak check would flag, so that path is not repeated here.
+});
+
+describe('model save/load with includeOptimizer', () => {
+  it('restores LAWN (phase, frozen norms, inner state) and continues like the uninterrupted run', async () => {
+    registerLawnSerializables();
+    const build = () =>
+      tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [4], units: 6, activation: 'relu', useBias: false, name: 'a', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }),
+          tf.layers.dense({ units: 3, activation: 'softmax', useBias: false, name: 'b', kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }),
+        ],
+      });
+    const { x, y } = seededData(21, 16, 4, 3);
+    const m = build();
+    const opt = lawn(tf.train.adam(0.05), { params: m, freeSteps: 2 });
+    m.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
+    await m.fit(x, y, { epochs: 5, batchSize: 16, shuffle: false, verbose: 0 });
+    let artifacts: tf.io.ModelArtifacts | undefined;
+    // tfjs-layers' save never disposes the optimizer weights it asks for (tfjs#8238); keep them to free them here.
+    const handedOut: tf.Tensor[] = [];
+    const getWeights = opt.getWeights.bind(opt);
+    vi.spyOn(opt, 'getWeights').mockImplementation(async () => {
+      const w = await getWeights();
+      handedOut.push(...w.map((x) => x.tensor));
+      return w;
+    });
+    await m.save(
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+      { includeOptimizer: true },
+    );
+    tf.dispose(handedOut);
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const lopt = loaded.optimizer as LawnOptimizer;
+    expect(lopt).toBeInstanceOf(LawnOptimizer);
+    expect(lopt.iterations).toBe(5);
+    expect(lopt.phase).toBe('constrained');
+    expect(lopt.frozenNorms().map((f) => f.norms)).toEqual(opt.frozenNorms().map((f) => f.norms));
+    // Both copies live in one process, so tfjs renamed the loaded variables ("a/kernel_1"); LAWN binds to them.
+    await m.fit(x, y, { epochs: 3, batchSize: 16, shuffle: false, verbose: 0 });
+    await loaded.fit(x, y, { epochs: 3, batchSize: 16, shuffle: false, verbose: 0 });
+    expect(lopt.lawn.paramNames).toEqual(loaded.trainableWeights.map((w) => (w.read() as tf.Variable).name));
+    loaded.trainableWeights.forEach((w, i) => {
+      expectTensorClose(w.read(), m.trainableWeights[i]!.read(), { atol: 1e-6, rtol: 1e-5 });
+    });
+    const c = lopt.frozenNorms()[1]!.norms[0]!;
+    const n = tf.tidy(() => tf.norm(loaded.trainableWeights[1]!.read()).dataSync()[0]!);
+    expect(Math.abs(n - c)).toBeLessThanOrEqual(1e-5 * c);
+    tf.dispose([x, y]);
+    m.dispose();
+    opt.dispose();
+    loaded.dispose();
+    lopt.dispose();
+  });
 });
 
 describe('logitStats', () => {
