@@ -24,6 +24,10 @@ export interface DataInfo {
   name: string; // e.g. 'fashion-mnist (full, /usr/share/datasets/fashion-mnist)' or 'fashion-mnist (embedded 10k/2k)'
   trainSize: number;
   testSize: number;
+  /** 'full' (a complete set on disk), 'embedded' (the subset in this package), 'synthetic' or 'user'. */
+  source?: string;
+  /** The directory the files came from, when any. */
+  dir?: string;
 }
 
 /** What the harness hands an experiment's `run` for one (arm, seed). */

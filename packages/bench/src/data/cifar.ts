@@ -1,0 +1,129 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { TrainkitError, checkSeed } from '@trainkit/core';
+import type { DataInfo } from '../experiment';
+import { readMaybeGzip } from './idx';
+import { balancedIndices, take, type Split } from './split';
+
+const PIXELS = 32 * 32;
+
+/** Options of {@link loadCifar}. */
+export interface CifarArgs {
+  /** The `cifar-10-batches-bin` / `cifar-100-binary` folder, or a folder that contains it. */
+  dir: string;
+  /** 10 or 100. @defaultValue 10 */
+  classes?: 10 | 100;
+  /** CIFAR-100 only: which label byte to use. @defaultValue 'fine' */
+  label?: 'fine' | 'coarse';
+  /** Seeded, class-balanced subsets. @defaultValue all */
+  trainSize?: number;
+  testSize?: number;
+  /** @defaultValue 1 */
+  seed?: number;
+}
+
+/**
+ * Parses CIFAR binary records (CIFAR-10: 1 label byte + 3072 pixel bytes; CIFAR-100: coarse + fine label bytes + 3072),
+ * pixels stored as R, G, B planes of 32×32, into NHWC floats in [0, 1].
+ *
+ * @param bytes - the file's bytes (gzip is accepted)
+ * @param file - file name for errors
+ * @param labelBytes - 1 (CIFAR-10) or 2 (CIFAR-100)
+ * @param labelIndex - which label byte to keep (CIFAR-100: 0 coarse, 1 fine)
+ * @param classes - labels must lie in [0, classes)
+ * @throws TrainkitError `BAD_FILE` naming the file when its size is not a whole number of records or a label is out of range
+ */
+export function parseCifarBinary(bytes: Uint8Array, file: string, labelBytes: 1 | 2, labelIndex: number, classes: number): Split {
+  const record = labelBytes + 3 * PIXELS;
+  if (bytes.length === 0 || bytes.length % record !== 0) {
+    throw new TrainkitError(
+      'BAD_FILE',
+      `${file}: ${bytes.length} bytes is not a whole number of ${record}-byte CIFAR-${classes === 10 ? '10' : '100'} records (truncated or another format)`,
+      file,
+    );
+  }
+  const n = bytes.length / record;
+  const x = new Float32Array(n * 3 * PIXELS);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const base = i * record;
+    const label = bytes[base + labelIndex] as number;
+    if (label >= classes) {
+      throw new TrainkitError('BAD_FILE', `${file}: record ${i} has label ${label}, outside [0, ${classes}) (wrong CIFAR variant?)`, file);
+    }
+    labels[i] = label;
+    const px = base + labelBytes;
+    const out = i * 3 * PIXELS;
+    for (let p = 0; p < PIXELS; p++) {
+      x[out + 3 * p] = (bytes[px + p] as number) / 255;
+      x[out + 3 * p + 1] = (bytes[px + PIXELS + p] as number) / 255;
+      x[out + 3 * p + 2] = (bytes[px + 2 * PIXELS + p] as number) / 255;
+    }
+  }
+  return { x, labels, n, shape: [32, 32, 3], classes };
+}
+
+function concat(parts: Split[]): Split {
+  const n = parts.reduce((a, p) => a + p.n, 0);
+  const first = parts[0] as Split;
+  const x = new Float32Array(n * 3 * PIXELS);
+  const labels = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    x.set(p.x, at * 3 * PIXELS);
+    labels.set(p.labels, at);
+    at += p.n;
+  }
+  return { x, labels, n, shape: [32, 32, 3], classes: first.classes };
+}
+
+function pick(dir: string, sub: string, names: string[]): string {
+  for (const d of [dir, join(dir, sub)]) {
+    if (names.every((f) => existsSync(join(d, f)))) return d;
+  }
+  throw new TrainkitError('BAD_FILE', `${dir}: expected ${names.join(', ')} there or in ${join(dir, sub)}`, dir);
+}
+
+/**
+ * Loads CIFAR-10 or CIFAR-100 from the official binary version (`cifar-10-binary.tar.gz`, extracted).
+ *
+ * @returns `{ train, test, info }` with 32×32×3 images in [0, 1]
+ * @throws TrainkitError `BAD_FILE` naming the missing or corrupt file
+ */
+export async function loadCifar(args: CifarArgs): Promise<{ train: Split; test: Split; info: DataInfo }> {
+  const classes = args.classes ?? 10;
+  const seed = checkSeed(args.seed ?? 1);
+  const root = resolve(args.dir);
+  let trainFiles: string[];
+  let testFiles: string[];
+  let dir: string;
+  let labelBytes: 1 | 2;
+  let labelIndex: number;
+  let nClasses: number;
+  if (classes === 10) {
+    trainFiles = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);
+    testFiles = ['test_batch.bin'];
+    dir = pick(root, 'cifar-10-batches-bin', [...trainFiles, ...testFiles]);
+    labelBytes = 1;
+    labelIndex = 0;
+    nClasses = 10;
+  } else {
+    trainFiles = ['train.bin'];
+    testFiles = ['test.bin'];
+    dir = pick(root, 'cifar-100-binary', [...trainFiles, ...testFiles]);
+    labelBytes = 2;
+    labelIndex = (args.label ?? 'fine') === 'fine' ? 1 : 0;
+    nClasses = labelIndex === 1 ? 100 : 20;
+  }
+  const read = (files: string[]): Split =>
+    concat(files.map((f) => parseCifarBinary(readMaybeGzip(join(dir, f)), join(dir, f), labelBytes, labelIndex, nClasses)));
+  const fullTrain = read(trainFiles);
+  const fullTest = read(testFiles);
+  const train = args.trainSize !== undefined ? take(fullTrain, balancedIndices(fullTrain.labels, nClasses, args.trainSize, seed)) : fullTrain;
+  const test = args.testSize !== undefined ? take(fullTest, balancedIndices(fullTest.labels, nClasses, args.testSize, seed + 1)) : fullTest;
+  return {
+    train,
+    test,
+    info: { name: `cifar-${classes} (${fullTrain.n}/${fullTest.n}, ${dir})`, trainSize: train.n, testSize: test.n, source: 'user', dir },
+  };
+}
