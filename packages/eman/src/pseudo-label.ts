@@ -63,6 +63,12 @@ function resolve(args: PseudoLabelArgs): { threshold: number; temperature: numbe
  * @returns new tensors `{labels, mask, confidence}`; the caller disposes them
  * @throws {@link TrainkitError} `INVALID_ARGUMENT` for non-2-D logits or τ outside [0, 1]
  * @remarks FixMatch (Sohn et al., 2020) eq. 2 / EMAN §3.3: p = softmax(teacher(A_w(u))), ŷ = argmax p, w = 1[max p ≥ τ].
+ * @example
+ * ```ts
+ * const { labels, mask, confidence } = pseudoLabels(teacher.predict(weak), { threshold: 0.95 });
+ * const maskRate = (await tf.mean(mask).data())[0];
+ * tf.dispose([labels, mask, confidence]);
+ * ```
  */
 export function pseudoLabels(labellerLogits: Tensor, args: PseudoLabelArgs = {}): PseudoLabels {
   checkLogits('labellerLogits', labellerLogits);

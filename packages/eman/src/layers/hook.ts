@@ -73,6 +73,10 @@ export class EmaTeacherCallback extends Callback {
  * @param teacher - an {@link EmaTeacher} of the fitted model
  * @returns a new {@link EmaTeacherCallback} (holds no tensors)
  * @throws {@link TrainkitError} `INVALID_ARGUMENT` when `teacher` is not an EmaTeacher
+ * @example
+ * ```ts
+ * await model.fit(x, y, { epochs: 5, callbacks: [emaTeacherCallback(teacher)] });
+ * ```
  */
 export function emaTeacherCallback(teacher: EmaTeacher): EmaTeacherCallback {
   return new EmaTeacherCallback(teacher);

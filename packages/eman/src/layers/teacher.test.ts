@@ -123,6 +123,8 @@ describe('emaTeacher: update rule', () => {
     const before = snapshot(ema.model);
     fakeStep(student, 7); // moves the student's BN statistics and weights
     const s = snapshot(student);
+    // statistics reach a teacher only through update()
+    bitsEqual(snapshot(eman.model), before);
     eman.update();
     ema.update();
     const gotEman = snapshot(eman.model);

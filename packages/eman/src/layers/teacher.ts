@@ -119,7 +119,8 @@ export class EmaTeacher {
       throw err;
     }
     this.model = teacher;
-    this.stepVar = tidy(() => variable(scalar(0, 'int32'), false, `ema_teacher_step_${nextId++}`));
+    // Unnamed: tfjs picks a unique name (a fixed prefix could collide when the ESM and CJS builds both load).
+    this.stepVar = tidy(() => variable(scalar(0, 'int32'), false));
   }
 
   /** How many updates were applied (the 0-based step the next {@link EmaTeacher.update} uses by default). */
@@ -260,8 +261,6 @@ export class EmaTeacher {
     if (this.disposed) throw new TrainkitError('DISPOSED', 'this EmaTeacher was disposed.');
   }
 }
-
-let nextId = 0;
 
 /**
  * Builds an {@link EmaTeacher} for `student`.
