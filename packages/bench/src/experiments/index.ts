@@ -1,7 +1,8 @@
 import type { ExperimentDefinition, ProfileSettings } from '../experiment';
+import eman from './eman';
 
 // Every experiment, in the order `list` shows them. Each method adds one import and one entry.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const experiments: ExperimentDefinition<any>[] = [];
+export const experiments: ExperimentDefinition<any>[] = [eman];
 
 export type { ExperimentDefinition, ProfileSettings };
