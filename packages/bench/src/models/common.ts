@@ -1,19 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkNumber, checkSeed, deriveSeed, invalidArgument } from '@trainkit/core';
+import { centerWeights, mimicInit, residualScaleInit } from '@trainkit/mimicnorm';
+import { lastBatchNorm, residualScale } from '@trainkit/mimicnorm/layers';
 
 /**
  * How a reference model normalises activations.
  * - `'batch'`: BatchNormalization after every conv/dense of the body (convs then have no bias);
  * - `'none'`: no normalisation layer (convs keep their bias).
+ * - `'mimic'`: MimicNorm: no BN in the body (convs keep their bias), a learnable scalar at the end of every residual
+ *   branch, one affine-free BN on the logits (`last_bn`), eligible convs centred at build time (train with
+ *   `mimicNorm(optimizer, { params: model })` from `@trainkit/mimicnorm` to keep them centred).
  *
  * @remarks Adding a variant (e.g. MimicNorm's `'mimic'`: no BN in the body, one BN before the classifier) takes two
  * edits, both in this file: extend this union and the two switches in {@link normalize} and {@link useConvBias}.
  * Every builder calls those two functions and nothing else to decide about normalisation.
  */
-export type Norm = 'batch' | 'none';
+export type Norm = 'batch' | 'none' | 'mimic';
 
 /** The norms every builder accepts. */
-export const NORMS: readonly Norm[] = ['batch', 'none'];
+export const NORMS: readonly Norm[] = ['batch', 'none', 'mimic'];
 
 /** Options every builder accepts. */
 export interface ModelArgs {
@@ -69,6 +74,7 @@ export function normalize(x: tf.SymbolicTensor, norm: Norm, name: string, site: 
     case 'batch':
       return site === 'body' ? (tf.layers.batchNormalization({ name, momentum: 0.9, epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor) : x;
     case 'none':
+    case 'mimic':
       return x;
   }
 }
@@ -79,6 +85,7 @@ export function useConvBias(norm: Norm): boolean {
     case 'batch':
       return false;
     case 'none':
+    case 'mimic':
       return true;
   }
 }
@@ -120,7 +127,25 @@ export function convNormRelu(
 /** The classifier: `head` norm site, then a dense layer named `logits` (no softmax: the models output logits). */
 export function classifier(x: tf.SymbolicTensor, r: Resolved): tf.SymbolicTensor {
   const h = normalize(x, r.norm, 'head_bn', 'head');
-  return tf.layers.dense({ name: 'logits', units: r.classes, kernelInitializer: glorotInit(r.seed, 'logits') }).apply(h) as tf.SymbolicTensor;
+  const logits = tf.layers.dense({ name: 'logits', units: r.classes, kernelInitializer: glorotInit(r.seed, 'logits') }).apply(h) as tf.SymbolicTensor;
+  return r.norm === 'mimic' ? (lastBatchNorm({ name: 'last_bn' }).apply(logits) as tf.SymbolicTensor) : logits;
+}
+
+/** MimicNorm only: the residual branch's learnable scalar α_l (init 1.2^2 / l, the reference code's), named `${name}_scale`. */
+export function residualBranchScale(y: tf.SymbolicTensor, r: Resolved, name: string, blockIndex: number): tf.SymbolicTensor {
+  if (r.norm !== 'mimic') return y;
+  return residualScale({ name: `${name}_scale`, initValue: residualScaleInit(blockIndex) }).apply(y) as tf.SymbolicTensor;
+}
+
+/**
+ * MimicNorm only: optionally re-draws the Conv2D kernels from N(0, gain/fan-in) (`initGain`; the reference VGG uses
+ * 2.8, its ResNets keep He), then centres the eligible convs. Other norms: returns the model untouched.
+ */
+export function finishMimic(model: tf.LayersModel, r: Resolved, initGain?: number): tf.LayersModel {
+  if (r.norm !== 'mimic') return model;
+  if (initGain !== undefined) mimicInit(model, { gain: initGain, seed: deriveSeed(r.seed, 'mimicInit') });
+  centerWeights(model);
+  return model;
 }
 
 /** Trainable parameter count of a model. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkNumber, invalidArgument } from '@trainkit/core';
-import { classifier, convNormRelu, resolveArgs, type ModelArgs, type Resolved } from './common';
+import { classifier, convNormRelu, finishMimic, residualBranchScale, resolveArgs, type ModelArgs, type Resolved } from './common';
 
 /** Options of {@link resnet}. */
 export interface ResNetArgs extends ModelArgs {
@@ -10,9 +10,10 @@ export interface ResNetArgs extends ModelArgs {
   width?: number;
 }
 
-function block(x: tf.SymbolicTensor, r: Resolved, name: string, filters: number, strides: number): tf.SymbolicTensor {
+function block(x: tf.SymbolicTensor, r: Resolved, name: string, filters: number, strides: number, index: number): tf.SymbolicTensor {
   let y = convNormRelu(x, r, `${name}_conv1`, filters, { strides });
   y = convNormRelu(y, r, `${name}_conv2`, filters, { relu: false });
+  y = residualBranchScale(y, r, name, index);
   const inChannels = x.shape[x.shape.length - 1];
   const shortcut = strides !== 1 || inChannels !== filters ? convNormRelu(x, r, `${name}_proj`, filters, { kernelSize: 1, strides, relu: false }) : x;
   const sum = tf.layers.add({ name: `${name}_add` }).apply([y, shortcut]) as tf.SymbolicTensor;
@@ -25,6 +26,7 @@ function block(x: tf.SymbolicTensor, r: Resolved, name: string, filters: number,
  *
  * @remarks Shortcuts that change shape use a 1×1 projection conv (+ norm), He et al.'s option B.
  * Layer names: `stem`, `stem_bn`, `s{stage}b{block}_conv1`, `…_conv2`, `…_proj`, `…_add`, `gap`, `logits`.
+ * With `norm: 'mimic'`: no `_bn` layers, `…_scale` (the residual scalar) before each `…_add`, and `last_bn` after `logits`.
  * Parameters at 32×32×3, 10 classes, width 16, BN: depth 8 → 78,042; 20 → 272,474; 56 → 855,770 (see README).
  * @returns a new, uncompiled model that outputs logits (the caller disposes it)
  * @throws TrainkitError when depth is not 6n+2 with n >= 1
@@ -38,8 +40,8 @@ export function resnet(args: ResNetArgs = {}): tf.LayersModel {
   const input = tf.input({ shape: r.inputShape, name: 'input' });
   let x = convNormRelu(input, r, 'stem', width);
   for (let s = 0; s < 3; s++) {
-    for (let b = 0; b < n; b++) x = block(x, r, `s${s + 1}b${b + 1}`, width * 2 ** s, s > 0 && b === 0 ? 2 : 1);
+    for (let b = 0; b < n; b++) x = block(x, r, `s${s + 1}b${b + 1}`, width * 2 ** s, s > 0 && b === 0 ? 2 : 1, s * n + b + 1);
   }
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: classifier(x, r), name: `resnet${depth}` });
+  return finishMimic(tf.model({ inputs: input, outputs: classifier(x, r), name: `resnet${depth}` }), r);
 }

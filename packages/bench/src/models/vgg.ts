@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkNumber, invalidArgument } from '@trainkit/core';
-import { classifier, convNormRelu, resolveArgs, type ModelArgs } from './common';
+import { classifier, convNormRelu, finishMimic, resolveArgs, type ModelArgs } from './common';
 
 /** Options of {@link vgg}. */
 export interface VggArgs extends ModelArgs {
@@ -40,5 +40,5 @@ export function vgg(args: VggArgs = {}): tf.LayersModel {
     }
   }
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: classifier(x, r), name: 'vgg11' });
+  return finishMimic(tf.model({ inputs: input, outputs: classifier(x, r), name: 'vgg11' }), r, 2.8);
 }
