@@ -7,4 +7,9 @@ export {
   type BackendInfo,
   type UseBackendOptions,
 } from './use-backend';
-export { registerWasmTrainingKernels, wasmTrainingKernelNames, wasmTrainingKernelsRegistered } from './register';
+export {
+  registerWasmTrainingKernels,
+  unregisterWasmTrainingKernels,
+  wasmTrainingKernelNames,
+  wasmTrainingKernelsRegistered,
+} from './register';

@@ -2,8 +2,9 @@ import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './kernels/conv2d-grad';
 import { batchMatMulConfig } from './kernels/batch-mat-mul';
 import { castConfig, identityConfig, sumConfig } from './kernels/elementwise';
-import { captureStock, markOurs } from './internal/stock';
+import { captureStock, markOurs, stockConfig } from './internal/stock';
 import { maxPoolGradConfig } from './kernels/max-pool-grad';
+import { tileConfig } from './kernels/tile';
 import {
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
@@ -20,6 +21,7 @@ export const wasmTrainingKernelNames: readonly string[] = [
   sumConfig.kernelName,
   identityConfig.kernelName,
   castConfig.kernelName,
+  tileConfig.kernelName,
 ];
 
 const configs: readonly KernelConfig[] = [
@@ -32,6 +34,7 @@ const configs: readonly KernelConfig[] = [
   sumConfig,
   identityConfig,
   castConfig,
+  tileConfig,
 ];
 
 /**
@@ -68,4 +71,19 @@ export function registerWasmTrainingKernels(): readonly string[] {
 /** True when every trainkit wasm kernel is the one registered. */
 export function wasmTrainingKernelsRegistered(): boolean {
   return configs.every((c) => getKernel(c.kernelName, 'wasm')?.kernelFunc === c.kernelFunc);
+}
+
+/**
+ * Undoes {@link registerWasmTrainingKernels}: puts wasm's own kernels back and removes the ones wasm
+ * does not have (so `Conv2DBackpropFilter` is missing again). For benchmarks against stock wasm.
+ *
+ * @returns nothing to dispose
+ */
+export function unregisterWasmTrainingKernels(): void {
+  for (const config of configs) {
+    if (getKernel(config.kernelName, 'wasm')?.kernelFunc !== config.kernelFunc) continue;
+    unregisterKernel(config.kernelName, 'wasm');
+    const original = stockConfig(config.kernelName);
+    if (original != null) registerKernel(original);
+  }
 }

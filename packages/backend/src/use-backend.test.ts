@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { tf } from '@trainkit/test-utils';
 import { TrainkitError } from '@trainkit/core';
 import { AUTO_ORDER, gradientsRegistered, useBackend } from './use-backend';
-import { registerWasmTrainingKernels, wasmTrainingKernelNames, wasmTrainingKernelsRegistered } from './register';
+import {
+  registerWasmTrainingKernels,
+  unregisterWasmTrainingKernels,
+  wasmTrainingKernelNames,
+  wasmTrainingKernelsRegistered,
+} from './register';
 
 async function rejection(p: Promise<unknown>): Promise<TrainkitError> {
   const err = await p.then(
@@ -70,7 +75,24 @@ describe('registerWasmTrainingKernels', () => {
       'Identity',
       'MaxPoolGrad',
       'Sum',
+      'Tile',
     ]);
+    await tf.setBackend('cpu');
+  });
+
+  it('unregisterWasmTrainingKernels restores stock wasm (no Conv2DBackpropFilter) and registering again works', async () => {
+    await useBackend('wasm');
+    const ours = tf.getKernel('MaxPoolGrad', 'wasm')?.kernelFunc;
+    unregisterWasmTrainingKernels();
+    expect(wasmTrainingKernelsRegistered()).toBe(false);
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
+    expect(tf.getKernel('MaxPoolGrad', 'wasm')?.kernelFunc).not.toBe(ours);
+    expect(tf.getKernel('MaxPoolGrad', 'wasm')).toBeDefined();
+    // Stock wasm still runs the ops it has (restored kernels are live).
+    const sum = tf.tidy(() => tf.sum(tf.ones([2, 3]), 0).arraySync());
+    expect(sum).toEqual([2, 2, 2]);
+    registerWasmTrainingKernels();
+    expect(wasmTrainingKernelsRegistered()).toBe(true);
     await tf.setBackend('cpu');
   });
 });

@@ -1,6 +1,7 @@
-import { getKernel, type KernelFunc } from '@tensorflow/tfjs-core';
+import { getKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 
 const stock = new Map<string, KernelFunc>();
+const stockConfigs = new Map<string, KernelConfig>();
 const ours = new Set<KernelFunc>();
 
 /**
@@ -9,8 +10,17 @@ const ours = new Set<KernelFunc>();
  * @internal
  */
 export function captureStock(name: string): void {
-  const current = getKernel(name, 'wasm')?.kernelFunc;
-  if (current != null && !ours.has(current)) stock.set(name, current);
+  const config = getKernel(name, 'wasm');
+  const current = config?.kernelFunc;
+  if (config != null && current != null && !ours.has(current)) {
+    stock.set(name, current);
+    stockConfigs.set(name, config);
+  }
+}
+
+/** wasm's own kernel config for `name`, if it had one. @internal */
+export function stockConfig(name: string): KernelConfig | undefined {
+  return stockConfigs.get(name);
 }
 
 /** Marks a kernel function as trainkit's (never captured as stock). @internal */

@@ -101,6 +101,24 @@ describe('Sum, Cast and Identity on wasm', () => {
     );
   });
 
+  it('Tile matches cpu for any reps, ranks 1-4, float32 and int32', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 })), { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 1e6 }),
+        async (dims, int, seed) => {
+          const shape = dims.map((d) => d[0]);
+          const reps = dims.map((d) => d[1]);
+          const xv = seededArray(seed, shape.reduce((p, q) => p * q, 1), -10, 10);
+          const [wasm, cpu] = await both(() => tf.tidy(() => tf.cast(tf.tile(tf.tensor(xv, shape, int ? 'int32' : 'float32'), reps), 'float32')));
+          expectSame(wasm, cpu, 0);
+        },
+      ),
+      { seed: 9, numRuns: 50 },
+    );
+  });
+
   it('same-dtype Cast and Identity share the buffer safely: values survive disposing the source', async () => {
     const prev = tf.getBackend();
     await tf.setBackend('wasm');
