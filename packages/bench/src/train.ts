@@ -74,7 +74,7 @@ export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   for (let i = 0; i < 8 && o && typeof o === 'object'; i++) {
     const opt = o as { setLearningRate?: (v: number) => void; learningRate?: number; inner?: unknown };
     if (typeof opt.setLearningRate === 'function') return opt.setLearningRate(lr);
-    if (opt.inner instanceof tf.Optimizer) {
+    if (opt.inner != null && opt.inner instanceof tf.Optimizer) {
       o = opt.inner;
       continue;
     }

@@ -68,7 +68,7 @@ export function findFashionMnist(dataDir?: string, env: NodeJS.ProcessEnv = proc
     if (dir === undefined) continue;
     const abs = resolve(dir);
     for (const d of [abs, join(abs, 'fashion-mnist')]) {
-      if (existsSync(d) && statSync(d).isDirectory() && hasAll(d)) return { kind: 'full', dir: d, via };
+      if (existsSync(d) && statSync(d).isDirectory() && hasAll(d)) return { kind: isEmbedded(d) ? 'embedded' : 'full', dir: d, via };
     }
     const what = via === 'option' ? '--data' : 'TRAINKIT_DATA';
     throw new TrainkitError(
@@ -79,6 +79,14 @@ export function findFashionMnist(dataDir?: string, env: NodeJS.ProcessEnv = proc
   }
   if (hasAll(DEBIAN_FASHION_DIR)) return { kind: 'full', dir: DEBIAN_FASHION_DIR, via: 'debian' };
   return { kind: 'embedded', dir: embeddedFashionDir(), via: 'embedded' };
+}
+
+function isEmbedded(dir: string): boolean {
+  try {
+    return resolve(dir) === resolve(embeddedFashionDir());
+  } catch {
+    return false;
+  }
 }
 
 const cache = new Map<string, { images: Uint8Array; labels: Uint8Array; n: number; h: number; w: number }>();

@@ -1,0 +1,78 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TrainkitError } from '@trainkit/core';
+import { describe, expect, it } from 'vitest';
+import { loadCifar, parseCifarBinary } from './cifar';
+import { classCounts } from './split';
+
+/** n records; record i: label bytes, then R plane = i, G plane = 100 + i, B plane = 200 + (pixel % 50). */
+function records(n: number, labelsOf: (i: number) => number[]): Uint8Array {
+  const lb = labelsOf(0).length;
+  const rec = lb + 3072;
+  const out = new Uint8Array(n * rec);
+  for (let i = 0; i < n; i++) {
+    out.set(labelsOf(i), i * rec);
+    for (let p = 0; p < 1024; p++) {
+      out[i * rec + lb + p] = i;
+      out[i * rec + lb + 1024 + p] = 100 + i;
+      out[i * rec + lb + 2048 + p] = 200 + (p % 50);
+    }
+  }
+  return out;
+}
+
+describe('CIFAR binary reader', () => {
+  const root = mkdtempSync(join(tmpdir(), 'trainkit-cifar-'));
+
+  it('reads CIFAR-10 batches (planes → NHWC in [0, 1]) from the folder or its parent', async () => {
+    const dir = join(root, 'cifar-10-batches-bin');
+    mkdirSync(dir);
+    for (let b = 1; b <= 5; b++) writeFileSync(join(dir, `data_batch_${b}.bin`), records(4, (i) => [(4 * (b - 1) + i) % 10]));
+    writeFileSync(join(dir, 'test_batch.bin'), records(3, (i) => [i]));
+    for (const d of [root, dir]) {
+      const { train, test, info } = await loadCifar({ dir: d });
+      expect([train.n, test.n, train.classes]).toEqual([20, 3, 10]);
+      expect(train.shape).toEqual([32, 32, 3]);
+      expect(Array.from(test.labels)).toEqual([0, 1, 2]);
+      expect(Array.from(train.labels.subarray(4, 8))).toEqual([4, 5, 6, 7]); // batch 2
+      // record 2 of the test file, pixel 7: R = 2, G = 102, B = 207
+      const px = (2 * 1024 + 7) * 3;
+      expect(test.x[px]).toBeCloseTo(2 / 255, 6);
+      expect(test.x[px + 1]).toBeCloseTo(102 / 255, 6);
+      expect(test.x[px + 2]).toBeCloseTo(207 / 255, 6);
+      expect(info.name).toContain('cifar-10');
+    }
+  });
+
+  it('reads CIFAR-100 fine or coarse labels', async () => {
+    const dir = join(root, 'cifar-100-binary');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'train.bin'), records(5, (i) => [i, 90 + i]));
+    writeFileSync(join(dir, 'test.bin'), records(2, (i) => [19 - i, i]));
+    const fine = await loadCifar({ dir: root, classes: 100 });
+    expect(Array.from(fine.train.labels)).toEqual([90, 91, 92, 93, 94]);
+    expect(fine.train.classes).toBe(100);
+    const coarse = await loadCifar({ dir, classes: 100, label: 'coarse' });
+    expect(Array.from(coarse.test.labels)).toEqual([19, 18]);
+    expect(coarse.test.classes).toBe(20);
+  });
+
+  it('takes a class-balanced subset', async () => {
+    const { train } = await loadCifar({ dir: root, trainSize: 10, seed: 3 });
+    expect(classCounts(train)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it('rejects truncated files, wrong variants and missing files, naming the file', async () => {
+    const bytes = records(2, () => [3]);
+    expect(() => parseCifarBinary(bytes.subarray(0, 5000), 'x.bin', 1, 0, 10)).toThrow(/x\.bin: 5000 bytes is not a whole number of 3073-byte/);
+    // a CIFAR-100 file read as CIFAR-10: two 3074-byte records are not a whole number of 3073-byte ones
+    expect(() => parseCifarBinary(records(2, () => [0, 55]), 'c100.bin', 1, 0, 10)).toThrow(TrainkitError);
+    expect(() => parseCifarBinary(records(1, () => [12]), 'y.bin', 1, 0, 10)).toThrow(/y\.bin: record 0 has label 12/);
+    const empty = mkdtempSync(join(tmpdir(), 'trainkit-cifar-empty-'));
+    await expect(loadCifar({ dir: empty })).rejects.toThrow(/data_batch_1\.bin/);
+    const dir = join(root, 'cifar-10-batches-bin');
+    writeFileSync(join(dir, 'data_batch_3.bin'), bytes.subarray(0, 100));
+    await expect(loadCifar({ dir })).rejects.toMatchObject({ code: 'BAD_FILE', argument: join(dir, 'data_batch_3.bin') });
+  });
+});
