@@ -1,0 +1,383 @@
+/**
+ * MimicNorm (Fei et al., AAAI 2021): BN-free training with weight centering and one last BN, against BatchNorm and
+ * no normalisation, on Fashion-MNIST with the bench's ResNet and VGG models.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { constantSchedule, cosineSchedule, linearWarmup, type Schedule } from '@trainkit/core';
+import { mimicNorm } from '@trainkit/mimicnorm';
+import { balancedSubset, loadFashionMnist, take, type Split } from '../data';
+import { defineExperiment, type ArmSpec, type ClaimVerdict, type CurvePoint, type DataInfo, type PlotSpec, type ProfileSettings, type RunRecord } from '../experiment';
+import { countParams, resnet, vgg } from '../models';
+import { crossEntropy, evaluate, measureStepMemory, train } from '../train';
+
+/** Per-profile settings. */
+export interface MimicNormSettings extends ProfileSettings {
+  trainSize: number;
+  testSize: number;
+  epochs: number;
+  batchSize: number;
+  /** Peak learning rate of the base arms (SGD momentum 0.9, linear warm-up then cosine). */
+  lr: number;
+  /** The larger rate of claim (3) (paper Table 2: plain nets collapse at >= 0.1, MimicNorm still trains at 0.2). */
+  highLr: number;
+  /** Claim (4): batch size, rate, examples and epochs of the micro-batch arms. */
+  microBatchSize: number;
+  microLr: number;
+  microTrainSize: number;
+  microEpochs: number;
+  /** Share of the steps spent in linear warm-up (the author recommends 1-2 warm-up epochs). */
+  warmupFraction: number;
+  resnetDepth: number;
+  resnetWidth: number;
+  vggWidth: number;
+  /** Batch size of the one-step memory measurement. */
+  memoryBatchSize: number;
+}
+
+type ModelKind = 'resnet' | 'vgg';
+type NormKind = 'batch' | 'mimic' | 'none';
+type Group = 'base' | 'high-lr' | 'micro';
+
+interface MimicArm extends ArmSpec {
+  model: ModelKind;
+  norm: NormKind;
+  group: Group;
+}
+
+const NORM_LABEL: Record<NormKind, string> = { batch: 'BN', mimic: 'MimicNorm', none: 'no norm' };
+const MODEL_LABEL: Record<ModelKind, string> = { resnet: 'ResNet', vgg: 'VGG-11' };
+const SHORT: Record<NormKind, string> = { batch: 'bn', mimic: 'mimic', none: 'none' };
+
+function arm(model: ModelKind, norm: NormKind, group: Group): MimicArm {
+  const suffix = group === 'base' ? '' : `-${group}`;
+  const tail = group === 'base' ? '' : group === 'high-lr' ? ' @ high lr' : ' @ micro-batch';
+  return { id: `${model}-${SHORT[norm]}${suffix}`, label: `${MODEL_LABEL[model]} ${NORM_LABEL[norm]}${tail}`, model, norm, group };
+}
+
+const ARMS: MimicArm[] = [
+  ...(['resnet', 'vgg'] as const).flatMap((m) => (['batch', 'mimic', 'none'] as const).map((n) => arm(m, n, 'base'))),
+  arm('vgg', 'none', 'high-lr'),
+  arm('vgg', 'mimic', 'high-lr'),
+  arm('resnet', 'batch', 'micro'),
+  arm('resnet', 'mimic', 'micro'),
+];
+
+const dataCache = new Map<string, Promise<{ train: Split; test: Split; info: DataInfo }>>();
+function data(trainSize: number, testSize: number): Promise<{ train: Split; test: Split; info: DataInfo }> {
+  const key = `${trainSize}/${testSize}`;
+  let p = dataCache.get(key);
+  if (!p) {
+    // One fixed, class-balanced subset for every arm and seed (the seed varies initialisation and batch order only).
+    p = loadFashionMnist({ trainSize, testSize, seed: 1 });
+    dataCache.set(key, p);
+  }
+  return p;
+}
+
+function build(a: MimicArm, s: MimicNormSettings, seed: number): tf.LayersModel {
+  const common = { inputShape: [28, 28, 1] as [number, number, number], classes: 10, norm: a.norm, seed };
+  return a.model === 'resnet' ? resnet({ ...common, depth: s.resnetDepth, width: s.resnetWidth }) : vgg({ ...common, widthMultiplier: s.vggWidth });
+}
+
+function optimizerFor(a: MimicArm, model: tf.LayersModel, lr: number): tf.Optimizer {
+  const inner = tf.train.momentum(lr, 0.9);
+  return a.norm === 'mimic' ? mimicNorm(inner, { params: model }) : inner;
+}
+
+function disposeOptimizer(opt: tf.Optimizer): void {
+  opt.dispose();
+  // tfjs#4647: Momentum.dispose forgets its learning-rate scalar (HookedOptimizer frees it for its inner optimizer).
+  const c = (opt as unknown as { c?: tf.Tensor }).c;
+  if (opt.getClassName() === 'Momentum' && c && !c.isDisposed) c.dispose();
+}
+
+function schedule(lr: number, totalSteps: number, warmupFraction: number): Schedule {
+  const warm = Math.max(1, Math.round(totalSteps * warmupFraction));
+  const rest = Math.max(1, totalSteps - warm);
+  return linearWarmup({ steps: warm, from: lr * 0.01, then: rest > 1 ? cosineSchedule({ from: lr, to: 0, steps: rest }) : constantSchedule(lr) });
+}
+
+/** Peak tensor bytes (and RSS) of one training step of a fresh model at `batchSize`, after one warm-up step. */
+async function stepMemory(a: MimicArm, s: MimicNormSettings, seed: number, split: Split): Promise<{ peakBytes: number; stepBytes: number; rssBytes: number }> {
+  const model = build(a, s, seed);
+  const opt = optimizerFor(a, model, s.lr);
+  const sub = take(split, Array.from({ length: Math.min(split.n, s.memoryBatchSize) }, (_, i) => i));
+  const x = tf.tensor4d(sub.x, [sub.n, ...sub.shape]);
+  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(sub.labels, 'int32'), 10), 'float32') as tf.Tensor2D);
+  const step = (): void => {
+    opt.minimize(() => crossEntropy(y, model.apply(x, { training: true }) as tf.Tensor), false);
+  };
+  try {
+    step(); // creates the optimizer's slots, so both arms are measured in steady state
+    const before = tf.memory().numBytes;
+    const m = await measureStepMemory(step);
+    return { peakBytes: m.peakBytes, stepBytes: m.peakBytes - before, rssBytes: m.rssBytes };
+  } finally {
+    tf.dispose([x, y]);
+    disposeOptimizer(opt);
+    model.dispose();
+  }
+}
+
+const experiment = defineExperiment<MimicNormSettings>({
+  id: 'mimicnorm',
+  title: 'MimicNorm: weight mean + last BN instead of BatchNorm',
+  paper: {
+    title: 'MimicNorm: Weight Mean and Last BN Layer Mimic the Dynamic of Batch Normalization',
+    authors: 'Wen Fei, Wenrui Dai, Chenglin Li, Junni Zou, Hongkai Xiong',
+    year: 2021,
+    url: 'https://arxiv.org/abs/2010.09278',
+  },
+  claims: [
+    { id: 'acc-resnet', text: '(1) ResNet: MimicNorm test accuracy within 1 point of BN.', paper: 'CIFAR-100 ResNet18 74.96 vs BN 74.72 (Table 1)' },
+    { id: 'acc-vgg', text: '(1) VGG: MimicNorm test accuracy within 1 point of BN.', paper: 'CIFAR-100 VGG11 67.87 vs BN 67.90 (Table 1)' },
+    { id: 'mem-resnet', text: '(2) ResNet: peak memory of one training step at least 15% below BN.', paper: 'about 20% less GPU memory (Tables 1, 3; ResNet18 ImageNet 8057 -> 5603 MB)' },
+    { id: 'mem-vgg', text: '(2) VGG: peak memory of one training step at least 15% below BN.', paper: 'VGG11 CIFAR-100 2971 -> 2851 MB (-4%); VGG16 ImageNet -9%' },
+    { id: 'high-lr', text: '(3) At a large learning rate the plain no-norm VGG degrades while MimicNorm still trains (>= 5 points better).', paper: 'Table 2, lr 0.2: none 1.77%, MimicNorm 39.41% (CIFAR-100, 10 epochs)' },
+    { id: 'micro-batch', text: '(4) At a micro-batch size (2-4), MimicNorm beats BN.', paper: 'abstract: "BN would be inaccurate on micro-batch"; no table in the paper' },
+  ],
+  profiles: {
+    smoke: {
+      seeds: 1, trainSize: 20, testSize: 20, epochs: 1, batchSize: 10, lr: 0.05, highLr: 0.2,
+      microBatchSize: 4, microLr: 0.01, microTrainSize: 16, microEpochs: 1, warmupFraction: 0.2,
+      resnetDepth: 8, resnetWidth: 4, vggWidth: 0.0625, memoryBatchSize: 8,
+    },
+    quick: {
+      seeds: 1, trainSize: 600, testSize: 500, epochs: 3, batchSize: 50, lr: 0.05, highLr: 0.2,
+      microBatchSize: 4, microLr: 0.01, microTrainSize: 200, microEpochs: 2, warmupFraction: 0.2,
+      resnetDepth: 8, resnetWidth: 8, vggWidth: 0.125, memoryBatchSize: 50,
+    },
+    standard: {
+      seeds: 3, trainSize: 10000, testSize: 2000, epochs: 8, batchSize: 128, lr: 0.05, highLr: 0.2,
+      microBatchSize: 4, microLr: 0.01, microTrainSize: 2000, microEpochs: 3, warmupFraction: 0.1,
+      resnetDepth: 20, resnetWidth: 16, vggWidth: 0.25, memoryBatchSize: 128,
+    },
+  },
+  arms: () => ARMS,
+
+  async run(ctx) {
+    const a = ctx.arm as MimicArm;
+    const s = ctx.settings;
+    const micro = a.group === 'micro';
+    const { train: trainFull, test, info } = await data(s.trainSize, s.testSize);
+    const trainSplit = micro ? balancedSubset(trainFull, s.microTrainSize, 2) : trainFull;
+    const batchSize = micro ? s.microBatchSize : s.batchSize;
+    const epochs = micro ? s.microEpochs : s.epochs;
+    const lr = micro ? s.microLr : a.group === 'high-lr' ? s.highLr : s.lr;
+    const metrics: Record<string, number> = {};
+
+    if (a.group === 'base') {
+      const mem = await stepMemory(a, s, ctx.seed, trainFull);
+      Object.assign(metrics, mem);
+      ctx.log(`${a.id}: one step at batch ${s.memoryBatchSize}: peak ${(mem.peakBytes / 2 ** 20).toFixed(2)} MiB (step ${(mem.stepBytes / 2 ** 20).toFixed(2)} MiB), RSS ${(mem.rssBytes / 2 ** 20).toFixed(0)} MiB`);
+    }
+
+    const model = build(a, s, ctx.seed);
+    const opt = optimizerFor(a, model, lr);
+    const steps = Math.floor(trainSplit.n / batchSize) * epochs;
+    const curves: CurvePoint[] = [];
+    let stepMs = NaN;
+    let diverged = 0;
+    try {
+      const result = await train({
+        model,
+        optimizer: opt,
+        train: trainSplit,
+        test,
+        epochs,
+        batchSize,
+        seed: ctx.seed,
+        dropLast: true, // a last batch of 1 has no batch statistics (the last BN throws on it)
+        learningRate: schedule(lr, steps, s.warmupFraction),
+        progress: ctx.progress,
+        onEpoch: (_e, p) => {
+          curves.push({ ...p });
+        },
+      });
+      stepMs = result.stepMs;
+    } catch (err) {
+      if (!(err instanceof Error) || !/diverged/.test(err.message)) throw err;
+      diverged = 1;
+      ctx.log(`${a.id}: diverged (${err.message})`);
+    }
+    const final = await evaluate(model, test);
+    const best = Math.max(final.acc, ...curves.map((c) => c['testAcc'] ?? 0));
+    Object.assign(metrics, {
+      testAcc: final.acc,
+      bestTestAcc: best,
+      testLoss: Number.isFinite(final.loss) ? final.loss : -1,
+      stepMs,
+      batchSize,
+      lr,
+      diverged,
+      params: countParams(model),
+    });
+    disposeOptimizer(opt);
+    model.dispose();
+    return { metrics, curves, data: info };
+  },
+
+  judge(runs, s) {
+    return [
+      accuracyClaim(runs, 'acc-resnet', 'resnet'),
+      accuracyClaim(runs, 'acc-vgg', 'vgg'),
+      memoryClaim(runs, 'mem-resnet', 'resnet', s),
+      memoryClaim(runs, 'mem-vgg', 'vgg', s),
+      highLrClaim(runs, s),
+      microClaim(runs, s),
+    ];
+  },
+
+  plots(runs) {
+    return [accuracyVsMemory(runs), learningCurves(runs)];
+  },
+});
+
+export default experiment;
+
+// ---------------------------------------------------------------------------------------------------------------
+// judging
+
+function values(runs: RunRecord[], armId: string, metric: string): number[] {
+  return runs.filter((r) => r.armId === armId).map((r) => r.metrics[metric]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Difference of means a − b and its standard error (Welch; 0 when either arm has one run). */
+function diff(a: number[], b: number[]): { d: number; se: number; n: string } {
+  const v = (xs: number[]): number => (xs.length < 2 ? 0 : xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
+  return { d: mean(a) - mean(b), se: Math.sqrt(v(a) / a.length + v(b) / b.length), n: `n=${a.length}/${b.length}` };
+}
+
+const pts = (x: number): string => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+const missing = (claimId: string, what: string): ClaimVerdict => ({ claimId, measured: `no runs of ${what}`, verdict: 'inconclusive', rule: 'needs both arms' });
+
+function accuracyClaim(runs: RunRecord[], claimId: string, model: ModelKind): ClaimVerdict {
+  const m = values(runs, `${model}-mimic`, 'testAcc');
+  const b = values(runs, `${model}-bn`, 'testAcc');
+  if (m.length === 0 || b.length === 0) return missing(claimId, `${model}-mimic and ${model}-bn`);
+  const { d, se, n } = diff(m, b);
+  const margin = 0.01;
+  const verdict = d - 2 * se > -margin ? 'reproduced' : d + 2 * se < -margin ? 'not reproduced' : 'inconclusive';
+  return {
+    claimId,
+    measured: `MimicNorm − BN = ${pts(d)} ± ${(100 * se).toFixed(1)} points (${n}; MimicNorm ${(100 * mean(m)).toFixed(1)}%, BN ${(100 * mean(b)).toFixed(1)}%)`,
+    verdict,
+    rule: 'non-inferiority: reproduced when diff − 2·SE > −1 point; not reproduced when diff + 2·SE < −1 point; else inconclusive (SE = 0 with one seed per arm)',
+  };
+}
+
+function memoryClaim(runs: RunRecord[], claimId: string, model: ModelKind, s: MimicNormSettings): ClaimVerdict {
+  const m = values(runs, `${model}-mimic`, 'peakBytes');
+  const b = values(runs, `${model}-bn`, 'peakBytes');
+  const mStep = values(runs, `${model}-mimic`, 'stepBytes');
+  const bStep = values(runs, `${model}-bn`, 'stepBytes');
+  if (m.length === 0 || b.length === 0) return missing(claimId, `${model}-mimic and ${model}-bn`);
+  const saving = 1 - mean(m) / mean(b);
+  const stepSaving = mStep.length && bStep.length ? 1 - mean(mStep) / mean(bStep) : NaN;
+  const mib = (x: number): string => (x / 2 ** 20).toFixed(2);
+  return {
+    claimId,
+    measured: `tf.profile peak of one step at batch ${s.memoryBatchSize}: BN ${mib(mean(b))} MiB → MimicNorm ${mib(mean(m))} MiB (${(100 * saving).toFixed(1)}% less; step-only bytes ${(100 * stepSaving).toFixed(1)}% less)`,
+    verdict: saving >= 0.15 ? 'reproduced' : 'not reproduced',
+    rule: 'peakBytes is deterministic for a model and batch (no seed noise): reproduced when MimicNorm peak ≤ 0.85 × BN peak',
+  };
+}
+
+function highLrClaim(runs: RunRecord[], s: MimicNormSettings): ClaimVerdict {
+  const noneHi = values(runs, 'vgg-none-high-lr', 'testAcc');
+  const mimicHi = values(runs, 'vgg-mimic-high-lr', 'testAcc');
+  const noneBase = values(runs, 'vgg-none', 'testAcc');
+  if (noneHi.length === 0 || mimicHi.length === 0 || noneBase.length === 0) return missing('high-lr', 'vgg-none-high-lr, vgg-mimic-high-lr and vgg-none');
+  const divergedRuns = values(runs, 'vgg-none-high-lr', 'diverged').filter((v) => v > 0).length;
+  const drop = diff(noneBase, noneHi);
+  const gap = diff(mimicHi, noneHi);
+  const minEffect = 0.05;
+  const degraded = drop.d - 2 * drop.se > minEffect;
+  const mimicBetter = gap.d - 2 * gap.se > minEffect;
+  const mimicWorse = gap.d + 2 * gap.se < 0;
+  const verdict = !degraded ? 'inconclusive' : mimicBetter ? 'reproduced' : mimicWorse ? 'not reproduced' : 'inconclusive';
+  return {
+    claimId: 'high-lr',
+    measured:
+      `lr ${s.highLr} vs ${s.lr}: no-norm VGG ${(100 * mean(noneBase)).toFixed(1)}% → ${(100 * mean(noneHi)).toFixed(1)}% (${divergedRuns}/${noneHi.length} runs diverged); ` +
+      `MimicNorm at lr ${s.highLr}: ${(100 * mean(mimicHi)).toFixed(1)}% (MimicNorm − none ${pts(gap.d)} ± ${(100 * gap.se).toFixed(1)} points, ${gap.n})`,
+    verdict,
+    rule: 'needs the plain net to degrade (drop − 2·SE > 5 points, else inconclusive); then reproduced when MimicNorm − none − 2·SE > 5 points, not reproduced when MimicNorm is below none beyond 2·SE',
+  };
+}
+
+function microClaim(runs: RunRecord[], s: MimicNormSettings): ClaimVerdict {
+  const m = values(runs, 'resnet-mimic-micro', 'testAcc');
+  const b = values(runs, 'resnet-bn-micro', 'testAcc');
+  if (m.length === 0 || b.length === 0) return missing('micro-batch', 'resnet-mimic-micro and resnet-bn-micro');
+  const { d, se, n } = diff(m, b);
+  const verdict = d - 2 * se > 0 ? 'reproduced' : d + 2 * se < 0 ? 'not reproduced' : 'inconclusive';
+  return {
+    claimId: 'micro-batch',
+    measured: `ResNet at batch ${s.microBatchSize} (lr ${s.microLr}, ${s.microTrainSize} examples × ${s.microEpochs} epochs): MimicNorm ${(100 * mean(m)).toFixed(1)}% vs BN ${(100 * mean(b)).toFixed(1)}% (${pts(d)} ± ${(100 * se).toFixed(1)} points, ${n})`,
+    verdict,
+    rule: 'reproduced when MimicNorm − BN > 2·SE; not reproduced when below −2·SE; else inconclusive. With one seed per arm (SE = 0) the sign decides.',
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// plots (Vega-Lite, data inlined)
+
+function accuracyVsMemory(runs: RunRecord[]): PlotSpec {
+  const rows = ARMS.filter((a) => a.group === 'base').flatMap((a) => {
+    const acc = values(runs, a.id, 'testAcc');
+    const mem = values(runs, a.id, 'peakBytes');
+    return acc.length && mem.length ? [{ arm: a.label, model: MODEL_LABEL[a.model], norm: NORM_LABEL[a.norm], accuracy: 100 * mean(acc), peakMiB: mean(mem) / 2 ** 20 }] : [];
+  });
+  return {
+    id: 'accuracy-vs-memory',
+    title: 'Test accuracy vs peak memory of one training step (tf.profile), per arm',
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      data: { values: rows },
+      mark: { type: 'point', filled: true, size: 90 },
+      encoding: {
+        x: { field: 'peakMiB', type: 'quantitative', title: 'peak tensor memory of one step (MiB)', scale: { zero: false } },
+        y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false } },
+        color: { field: 'norm', type: 'nominal', title: 'normalisation' },
+        shape: { field: 'model', type: 'nominal', title: 'model' },
+        tooltip: [{ field: 'arm' }, { field: 'accuracy' }, { field: 'peakMiB' }],
+      },
+    },
+  };
+}
+
+function learningCurves(runs: RunRecord[]): PlotSpec {
+  const rows: Array<Record<string, unknown>> = [];
+  for (const a of ARMS) {
+    const byEpoch = new Map<number, number[]>();
+    for (const r of runs.filter((x) => x.armId === a.id)) {
+      for (const c of r.curves ?? []) {
+        const v = c['testAcc'];
+        if (typeof v === 'number') byEpoch.set(c.epoch, [...(byEpoch.get(c.epoch) ?? []), v]);
+      }
+    }
+    for (const [epoch, vs] of byEpoch) rows.push({ arm: a.label, group: a.group, epoch, testAcc: 100 * mean(vs) });
+  }
+  return {
+    id: 'learning-curves',
+    title: 'Test accuracy per epoch (mean over seeds)',
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      data: { values: rows },
+      facet: { field: 'group', type: 'nominal', title: null },
+      spec: {
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+          y: { field: 'testAcc', type: 'quantitative', title: 'test accuracy (%)' },
+          color: { field: 'arm', type: 'nominal', title: 'arm' },
+        },
+      },
+    },
+  };
+}
