@@ -1,8 +1,9 @@
 import type { ExperimentDefinition, ProfileSettings } from '../experiment';
 import eman from './eman';
+import mimicnorm from './mimicnorm';
 
 // Every experiment, in the order `list` shows them. Each method adds one import and one entry.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const experiments: ExperimentDefinition<any>[] = [eman];
+export const experiments: ExperimentDefinition<any>[] = [eman, mimicnorm];
 
 export type { ExperimentDefinition, ProfileSettings };
