@@ -148,9 +148,9 @@ const experiment = defineExperiment<MimicNormSettings>({
       resnetDepth: 8, resnetWidth: 8, vggWidth: 0.125, memoryBatchSize: 50,
     },
     standard: {
-      seeds: 3, trainSize: 10000, testSize: 2000, epochs: 8, batchSize: 128, lr: 0.05, highLr: 0.2,
-      microBatchSize: 4, microLr: 0.01, microTrainSize: 2000, microEpochs: 3, warmupFraction: 0.1,
-      resnetDepth: 20, resnetWidth: 16, vggWidth: 0.25, memoryBatchSize: 128,
+      seeds: 3, trainSize: 4000, testSize: 2000, epochs: 6, batchSize: 64, lr: 0.05, highLr: 0.2,
+      microBatchSize: 4, microLr: 0.01, microTrainSize: 1000, microEpochs: 3, warmupFraction: 0.1,
+      resnetDepth: 20, resnetWidth: 8, vggWidth: 0.125, memoryBatchSize: 64,
     },
   },
   arms: () => ARMS,
