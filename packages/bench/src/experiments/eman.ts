@@ -14,6 +14,8 @@ import { emaTeacher, emanHook, type EmaTeacher } from '@trainkit/eman/layers';
 import { batches, loadFashionMnist, splitLabeled, weakStrong, type Batch, type Split } from '../data';
 import { defineExperiment, type ArmSpec, type ClaimVerdict, type CurvePoint, type DataInfo, type PlotSpec, type ProfileSettings, type RunContext, type RunOutput, type RunRecord } from '../experiment';
 import { mlp } from '../models';
+import { lineChart } from '../plots';
+import { verdictFromDiff } from '../stats';
 import { crossEntropy, evaluate } from '../train';
 
 /** Per-profile settings. */
@@ -228,7 +230,7 @@ function diffs(a: Map<number, number>, b: Map<number, number>, testN: number): D
 
 const RULE =
   `reproduced when the mean paired difference (same seeds) has the claimed sign and exceeds both 2 standard errors and ${MIN_EFFECT * 100} points; ` +
-  'not reproduced when it has the opposite sign beyond the same bounds; otherwise inconclusive. The SE is that of the per-seed differences ' +
+  'not reproduced when it has the opposite sign beyond 2 standard errors; otherwise inconclusive (stats.verdictFromDiff). The SE is that of the per-seed differences ' +
   'with n >= 2 seeds; with one seed it is the test-set sampling SE of the difference (binomial), since one seed has no seed-to-seed spread.';
 
 function decide(claimId: string, x: Diffs, what: string): ClaimVerdict {
@@ -236,8 +238,7 @@ function decide(claimId: string, x: Diffs, what: string): ClaimVerdict {
   if (n === 0) return { claimId, measured: `no paired runs (${what})`, verdict: 'inconclusive', rule: RULE };
   const mean = x.d.reduce((p, q) => p + q, 0) / n;
   const se = n > 1 ? Math.sqrt(x.d.reduce((p, q) => p + (q - mean) ** 2, 0) / (n - 1)) / Math.sqrt(n) : x.sampleSe;
-  const verdict: ClaimVerdict['verdict'] =
-    mean > 2 * se && mean > MIN_EFFECT ? 'reproduced' : mean < -2 * se && mean < -MIN_EFFECT ? 'not reproduced' : 'inconclusive';
+  const verdict = verdictFromDiff({ diff: mean, se, direction: 'greater', minEffect: MIN_EFFECT });
   const seKind = n > 1 ? 'SE over seeds' : 'test-set SE';
   return {
     claimId,
@@ -276,54 +277,39 @@ function judge(runs: RunRecord[], s: EmanSettings): ClaimVerdict[] {
 // ---------- plots ----------
 
 function plots(runs: RunRecord[]): PlotSpec[] {
-  // Mean over seeds of each (arm, network, step).
-  const sums = new Map<string, { labels: string; method: string; network: string; step: number; sum: number; n: number }>();
-  const plRows = new Map<string, { labels: string; method: string; step: number; sum: number; n: number }>();
+  const out: PlotSpec[] = [];
+  for (const fraction of FRACTIONS) {
+    const rows: Array<Record<string, unknown>> = [];
+    for (const r of runs) {
+      const a = ARMS.find((x) => x.id === r.armId);
+      if (!a || a.fraction !== fraction) continue;
+      for (const p of r.curves ?? []) {
+        for (const network of ['teacher', 'student'] as const) {
+          const v = p[`${network}Acc`];
+          if (typeof v === 'number') rows.push({ step: p['step'], testAcc: v, line: `${METHOD_LABEL[a.method]}: ${network}`, seed: r.seed });
+        }
+      }
+    }
+    out.push({
+      id: `eman-test-acc-${Math.round(fraction * 100)}pct`,
+      title: `Test accuracy over training at ${pct(fraction)} labels: teacher and student of each arm (mean ± std over seeds)`,
+      spec: lineChart({ data: rows, x: 'step', y: 'testAcc', color: 'line', detail: 'seed', aggregate: true, xTitle: 'training step', yTitle: 'test accuracy' }),
+    });
+  }
+  const pl: Array<Record<string, unknown>> = [];
   for (const r of runs) {
     const a = ARMS.find((x) => x.id === r.armId);
     if (!a) continue;
     for (const p of r.curves ?? []) {
-      for (const network of ['student', 'teacher'] as const) {
-        const v = p[`${network}Acc`];
-        if (typeof v !== 'number') continue;
-        const key = `${a.id}|${network}|${p['step']}`;
-        const e = sums.get(key) ?? { labels: `${pct(a.fraction)} labels`, method: METHOD_LABEL[a.method], network, step: p['step'] as number, sum: 0, n: 0 };
-        e.sum += v;
-        e.n += 1;
-        sums.set(key, e);
-      }
-      const v = p['pseudoLabelAccAll'];
-      if (typeof v === 'number') {
-        const key = `${a.id}|${p['step']}`;
-        const e = plRows.get(key) ?? { labels: `${pct(a.fraction)} labels`, method: METHOD_LABEL[a.method], step: p['step'] as number, sum: 0, n: 0 };
-        e.sum += v;
-        e.n += 1;
-        plRows.set(key, e);
-      }
+      if (typeof p['pseudoLabelAccAll'] === 'number') pl.push({ step: p['step'], acc: p['pseudoLabelAccAll'], arm: a.label, seed: r.seed });
     }
   }
-  const accData = [...sums.values()].map((e) => ({ labels: e.labels, method: e.method, network: e.network, step: e.step, testAcc: e.sum / e.n }));
-  const plData = [...plRows.values()].map((e) => ({ labels: e.labels, method: e.method, step: e.step, pseudoLabelAcc: e.sum / e.n }));
-  const line = (values: object[], y: string, yTitle: string, dash: boolean): Record<string, unknown> => ({
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    data: { values },
-    facet: { column: { field: 'labels', type: 'nominal', title: null } },
-    spec: {
-      width: 260,
-      height: 200,
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'training step' },
-        y: { field: y, type: 'quantitative', title: yTitle, scale: { zero: false } },
-        color: { field: 'method', type: 'nominal', title: 'arm' },
-        ...(dash ? { strokeDash: { field: 'network', type: 'nominal', title: 'network' } } : {}),
-      },
-    },
+  out.push({
+    id: 'eman-pseudo-label-acc',
+    title: 'Accuracy of the pseudo-labels on the unlabeled batches (all samples, before the τ mask; mean ± std over seeds)',
+    spec: lineChart({ data: pl, x: 'step', y: 'acc', color: 'arm', detail: 'seed', aggregate: true, xTitle: 'training step', yTitle: 'pseudo-label accuracy' }),
   });
-  return [
-    { id: 'eman-test-acc', title: 'Test accuracy over training: teacher (EMA/EMAN) and student, mean over seeds', spec: line(accData, 'testAcc', 'test accuracy', true) },
-    { id: 'eman-pseudo-label-acc', title: 'Accuracy of the pseudo-labels on the unlabeled batches (all samples, before the τ mask)', spec: line(plData, 'pseudoLabelAcc', 'pseudo-label accuracy', false) },
-  ];
+  return out;
 }
 
 export default defineExperiment<EmanSettings>({
