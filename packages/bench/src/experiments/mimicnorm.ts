@@ -8,6 +8,8 @@ import { mimicNorm } from '@trainkit/mimicnorm';
 import { balancedSubset, loadFashionMnist, take, type Split } from '../data';
 import { defineExperiment, type ArmSpec, type ClaimVerdict, type CurvePoint, type DataInfo, type PlotSpec, type ProfileSettings, type RunRecord } from '../experiment';
 import { countParams, resnet, vgg } from '../models';
+import { lineChart, scatter } from '../plots';
+import { armMetric, compareArms, formatDiff, summarize, verdictFromDiff, type ArmComparison } from '../stats';
 import { crossEntropy, evaluate, measureStepMemory, train } from '../train';
 
 /** Per-profile settings. */
@@ -229,155 +231,117 @@ const experiment = defineExperiment<MimicNormSettings>({
   },
 
   plots(runs) {
-    return [accuracyVsMemory(runs), learningCurves(runs)];
+    return [
+      accuracyVsMemory(runs),
+      learningCurves(runs, ['base'], 'learning-curves', 'Test accuracy per epoch: BN vs MimicNorm vs no norm'),
+      learningCurves(runs, ['high-lr', 'micro'], 'learning-curves-stress', 'Test accuracy per epoch at the high learning rate and at micro-batch size'),
+    ];
   },
 });
 
 export default experiment;
 
 // ---------------------------------------------------------------------------------------------------------------
-// judging
+// judging (shared rule: src/stats.ts)
 
-function values(runs: RunRecord[], armId: string, metric: string): number[] {
-  return runs.filter((r) => r.armId === armId).map((r) => r.metrics[metric]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-}
-
-function mean(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
-/** Difference of means a − b and its standard error (Welch; 0 when either arm has one run). */
-function diff(a: number[], b: number[]): { d: number; se: number; n: string } {
-  const v = (xs: number[]): number => (xs.length < 2 ? 0 : xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
-  return { d: mean(a) - mean(b), se: Math.sqrt(v(a) / a.length + v(b) / b.length), n: `n=${a.length}/${b.length}` };
-}
-
-const pts = (x: number): string => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+const pts = (c: ArmComparison, shift = 0): string => formatDiff({ ...c, diff: c.diff + shift }, 1, 100);
+const pct = (xs: number[]): string => `${(100 * summarize(xs).mean).toFixed(1)}%`;
 const missing = (claimId: string, what: string): ClaimVerdict => ({ claimId, measured: `no runs of ${what}`, verdict: 'inconclusive', rule: 'needs both arms' });
 
 function accuracyClaim(runs: RunRecord[], claimId: string, model: ModelKind): ClaimVerdict {
-  const m = values(runs, `${model}-mimic`, 'testAcc');
-  const b = values(runs, `${model}-bn`, 'testAcc');
+  const m = armMetric(runs, `${model}-mimic`, 'testAcc');
+  const b = armMetric(runs, `${model}-bn`, 'testAcc');
   if (m.length === 0 || b.length === 0) return missing(claimId, `${model}-mimic and ${model}-bn`);
-  const { d, se, n } = diff(m, b);
-  const margin = 0.01;
-  const verdict = d - 2 * se > -margin ? 'reproduced' : d + 2 * se < -margin ? 'not reproduced' : 'inconclusive';
+  const c = compareArms(runs, `${model}-mimic`, `${model}-bn`, 'testAcc');
+  // Non-inferiority within 1 point: the claim "MimicNorm − BN > −1 point" is the shared rule on (diff + 1 point) > 0.
+  const verdict = verdictFromDiff({ diff: c.diff + 0.01, se: c.se, direction: 'greater', minEffect: 0 });
   return {
     claimId,
-    measured: `MimicNorm − BN = ${pts(d)} ± ${(100 * se).toFixed(1)} points (${n}; MimicNorm ${(100 * mean(m)).toFixed(1)}%, BN ${(100 * mean(b)).toFixed(1)}%)`,
+    measured: `MimicNorm ${pct(m)}, BN ${pct(b)}; MimicNorm − BN (points) = ${pts(c)}`,
     verdict,
-    rule: 'non-inferiority: reproduced when diff − 2·SE > −1 point; not reproduced when diff + 2·SE < −1 point; else inconclusive (SE = 0 with one seed per arm)',
+    rule: `${VERDICT_RULE_SHORT} applied to (MimicNorm − BN + 1 point) > 0, i.e. MimicNorm at most 1 point below BN`,
   };
 }
 
 function memoryClaim(runs: RunRecord[], claimId: string, model: ModelKind, s: MimicNormSettings): ClaimVerdict {
-  const m = values(runs, `${model}-mimic`, 'peakBytes');
-  const b = values(runs, `${model}-bn`, 'peakBytes');
-  const mStep = values(runs, `${model}-mimic`, 'stepBytes');
-  const bStep = values(runs, `${model}-bn`, 'stepBytes');
-  if (m.length === 0 || b.length === 0) return missing(claimId, `${model}-mimic and ${model}-bn`);
-  const saving = 1 - mean(m) / mean(b);
-  const stepSaving = mStep.length && bStep.length ? 1 - mean(mStep) / mean(bStep) : NaN;
+  const m = summarize(armMetric(runs, `${model}-mimic`, 'peakBytes'));
+  const b = summarize(armMetric(runs, `${model}-bn`, 'peakBytes'));
+  const mStep = summarize(armMetric(runs, `${model}-mimic`, 'stepBytes'));
+  const bStep = summarize(armMetric(runs, `${model}-bn`, 'stepBytes'));
+  if (m.n === 0 || b.n === 0) return missing(claimId, `${model}-mimic and ${model}-bn`);
+  const saving = 1 - m.mean / b.mean;
+  const stepSaving = 1 - mStep.mean / bStep.mean;
   const mib = (x: number): string => (x / 2 ** 20).toFixed(2);
   return {
     claimId,
-    measured: `tf.profile peak of one step at batch ${s.memoryBatchSize}: BN ${mib(mean(b))} MiB → MimicNorm ${mib(mean(m))} MiB (${(100 * saving).toFixed(1)}% less; step-only bytes ${(100 * stepSaving).toFixed(1)}% less)`,
+    measured: `tf.profile peak of one training step at batch ${s.memoryBatchSize}: BN ${mib(b.mean)} MiB → MimicNorm ${mib(m.mean)} MiB (${(100 * saving).toFixed(1)}% less; bytes allocated by the step alone ${(100 * stepSaving).toFixed(1)}% less)`,
     verdict: saving >= 0.15 ? 'reproduced' : 'not reproduced',
-    rule: 'peakBytes is deterministic for a model and batch (no seed noise): reproduced when MimicNorm peak ≤ 0.85 × BN peak',
+    rule: 'peakBytes is deterministic for a model, batch and backend (no seed noise, so no standard error): reproduced when the MimicNorm peak ≤ 0.85 × the BN peak, else not reproduced',
   };
 }
 
 function highLrClaim(runs: RunRecord[], s: MimicNormSettings): ClaimVerdict {
-  const noneHi = values(runs, 'vgg-none-high-lr', 'testAcc');
-  const mimicHi = values(runs, 'vgg-mimic-high-lr', 'testAcc');
-  const noneBase = values(runs, 'vgg-none', 'testAcc');
+  const noneHi = armMetric(runs, 'vgg-none-high-lr', 'testAcc');
+  const mimicHi = armMetric(runs, 'vgg-mimic-high-lr', 'testAcc');
+  const noneBase = armMetric(runs, 'vgg-none', 'testAcc');
   if (noneHi.length === 0 || mimicHi.length === 0 || noneBase.length === 0) return missing('high-lr', 'vgg-none-high-lr, vgg-mimic-high-lr and vgg-none');
-  const divergedRuns = values(runs, 'vgg-none-high-lr', 'diverged').filter((v) => v > 0).length;
-  const drop = diff(noneBase, noneHi);
-  const gap = diff(mimicHi, noneHi);
-  const minEffect = 0.05;
-  const degraded = drop.d - 2 * drop.se > minEffect;
-  const mimicBetter = gap.d - 2 * gap.se > minEffect;
-  const mimicWorse = gap.d + 2 * gap.se < 0;
-  const verdict = !degraded ? 'inconclusive' : mimicBetter ? 'reproduced' : mimicWorse ? 'not reproduced' : 'inconclusive';
+  const divergedRuns = armMetric(runs, 'vgg-none-high-lr', 'diverged').filter((v) => v > 0).length;
+  const drop = compareArms(runs, 'vgg-none', 'vgg-none-high-lr', 'testAcc');
+  const gap = compareArms(runs, 'vgg-mimic-high-lr', 'vgg-none-high-lr', 'testAcc');
+  const degraded = verdictFromDiff({ diff: drop.diff, se: drop.se, direction: 'greater', minEffect: 0.05 }) === 'reproduced';
+  const better = verdictFromDiff({ diff: gap.diff, se: gap.se, direction: 'greater', minEffect: 0.05 });
   return {
     claimId: 'high-lr',
     measured:
-      `lr ${s.highLr} vs ${s.lr}: no-norm VGG ${(100 * mean(noneBase)).toFixed(1)}% → ${(100 * mean(noneHi)).toFixed(1)}% (${divergedRuns}/${noneHi.length} runs diverged); ` +
-      `MimicNorm at lr ${s.highLr}: ${(100 * mean(mimicHi)).toFixed(1)}% (MimicNorm − none ${pts(gap.d)} ± ${(100 * gap.se).toFixed(1)} points, ${gap.n})`,
-    verdict,
-    rule: 'needs the plain net to degrade (drop − 2·SE > 5 points, else inconclusive); then reproduced when MimicNorm − none − 2·SE > 5 points, not reproduced when MimicNorm is below none beyond 2·SE',
+      `no-norm VGG at lr ${s.lr} → ${s.highLr}: ${pct(noneBase)} → ${pct(noneHi)} (change in points ${pts({ ...drop, diff: -drop.diff })}; ${divergedRuns}/${noneHi.length} runs diverged); ` +
+      `MimicNorm at lr ${s.highLr}: ${pct(mimicHi)} (MimicNorm − none, points: ${pts(gap)})`,
+    verdict: degraded ? better : 'inconclusive',
+    rule: `first the premise: the no-norm net must degrade (base − high-lr accuracy, shared rule, minimum 5 points), else inconclusive; then the shared rule on MimicNorm − none at the high rate, minimum 5 points. ${VERDICT_RULE_SHORT}`,
   };
 }
 
 function microClaim(runs: RunRecord[], s: MimicNormSettings): ClaimVerdict {
-  const m = values(runs, 'resnet-mimic-micro', 'testAcc');
-  const b = values(runs, 'resnet-bn-micro', 'testAcc');
+  const m = armMetric(runs, 'resnet-mimic-micro', 'testAcc');
+  const b = armMetric(runs, 'resnet-bn-micro', 'testAcc');
   if (m.length === 0 || b.length === 0) return missing('micro-batch', 'resnet-mimic-micro and resnet-bn-micro');
-  const { d, se, n } = diff(m, b);
-  const verdict = d - 2 * se > 0 ? 'reproduced' : d + 2 * se < 0 ? 'not reproduced' : 'inconclusive';
+  const c = compareArms(runs, 'resnet-mimic-micro', 'resnet-bn-micro', 'testAcc');
   return {
     claimId: 'micro-batch',
-    measured: `ResNet at batch ${s.microBatchSize} (lr ${s.microLr}, ${s.microTrainSize} examples × ${s.microEpochs} epochs): MimicNorm ${(100 * mean(m)).toFixed(1)}% vs BN ${(100 * mean(b)).toFixed(1)}% (${pts(d)} ± ${(100 * se).toFixed(1)} points, ${n})`,
-    verdict,
-    rule: 'reproduced when MimicNorm − BN > 2·SE; not reproduced when below −2·SE; else inconclusive. With one seed per arm (SE = 0) the sign decides.',
+    measured: `ResNet at batch ${s.microBatchSize} (lr ${s.microLr}, ${s.microTrainSize} examples × ${s.microEpochs} epochs): MimicNorm ${pct(m)} vs BN ${pct(b)} (MimicNorm − BN, points: ${pts(c)})`,
+    verdict: verdictFromDiff({ diff: c.diff, se: c.se, direction: 'greater', minEffect: 0 }),
+    rule: `${VERDICT_RULE_SHORT} on MimicNorm − BN test accuracy, minimum effect 0`,
   };
 }
 
+const VERDICT_RULE_SHORT =
+  'Shared rule (src/stats.ts): with ≥ 2 seeds per arm, reproduced when the difference has the claimed sign beyond 2 Welch SE and the minimum effect, not reproduced when opposite beyond 2 SE, else inconclusive; with 1 seed the sign and the minimum effect decide.';
+
 // ---------------------------------------------------------------------------------------------------------------
-// plots (Vega-Lite, data inlined)
+// plots
 
 function accuracyVsMemory(runs: RunRecord[]): PlotSpec {
   const rows = ARMS.filter((a) => a.group === 'base').flatMap((a) => {
-    const acc = values(runs, a.id, 'testAcc');
-    const mem = values(runs, a.id, 'peakBytes');
-    return acc.length && mem.length ? [{ arm: a.label, model: MODEL_LABEL[a.model], norm: NORM_LABEL[a.norm], accuracy: 100 * mean(acc), peakMiB: mean(mem) / 2 ** 20 }] : [];
+    const acc = summarize(armMetric(runs, a.id, 'testAcc'));
+    const mem = summarize(armMetric(runs, a.id, 'peakBytes'));
+    return acc.n && mem.n ? [{ arm: a.label, accuracy: 100 * acc.mean, peakMiB: mem.mean / 2 ** 20 }] : [];
   });
   return {
     id: 'accuracy-vs-memory',
-    title: 'Test accuracy vs peak memory of one training step (tf.profile), per arm',
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-      data: { values: rows },
-      mark: { type: 'point', filled: true, size: 90 },
-      encoding: {
-        x: { field: 'peakMiB', type: 'quantitative', title: 'peak tensor memory of one step (MiB)', scale: { zero: false } },
-        y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false } },
-        color: { field: 'norm', type: 'nominal', title: 'normalisation' },
-        shape: { field: 'model', type: 'nominal', title: 'model' },
-        tooltip: [{ field: 'arm' }, { field: 'accuracy' }, { field: 'peakMiB' }],
-      },
-    },
+    title: 'Test accuracy vs peak tensor memory of one training step (tf.profile), per arm',
+    spec: scatter({ data: rows, x: 'peakMiB', y: 'accuracy', color: 'arm', xTitle: 'peak tensor memory of one step (MiB)', yTitle: 'test accuracy (%, mean over seeds)' }),
   };
 }
 
-function learningCurves(runs: RunRecord[]): PlotSpec {
+function learningCurves(runs: RunRecord[], groups: Group[], id: string, title: string): PlotSpec {
   const rows: Array<Record<string, unknown>> = [];
-  for (const a of ARMS) {
-    const byEpoch = new Map<number, number[]>();
+  for (const a of ARMS.filter((x) => groups.includes(x.group))) {
     for (const r of runs.filter((x) => x.armId === a.id)) {
       for (const c of r.curves ?? []) {
         const v = c['testAcc'];
-        if (typeof v === 'number') byEpoch.set(c.epoch, [...(byEpoch.get(c.epoch) ?? []), v]);
+        if (typeof v === 'number' && Number.isFinite(v)) rows.push({ arm: a.label, seed: r.seed, epoch: c.epoch, testAcc: 100 * v });
       }
     }
-    for (const [epoch, vs] of byEpoch) rows.push({ arm: a.label, group: a.group, epoch, testAcc: 100 * mean(vs) });
   }
-  return {
-    id: 'learning-curves',
-    title: 'Test accuracy per epoch (mean over seeds)',
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-      data: { values: rows },
-      facet: { field: 'group', type: 'nominal', title: null },
-      spec: {
-        mark: { type: 'line', point: true },
-        encoding: {
-          x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
-          y: { field: 'testAcc', type: 'quantitative', title: 'test accuracy (%)' },
-          color: { field: 'arm', type: 'nominal', title: 'arm' },
-        },
-      },
-    },
-  };
+  const seeds = new Set(rows.map((r) => r['seed'])).size;
+  return { id, title, spec: lineChart({ data: rows, x: 'epoch', y: 'testAcc', color: 'arm', detail: 'seed', aggregate: seeds > 1, xTitle: 'epoch', yTitle: 'test accuracy (%)' }) };
 }
