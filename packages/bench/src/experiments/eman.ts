@@ -248,6 +248,15 @@ function decide(claimId: string, x: Diffs, what: string): ClaimVerdict {
   };
 }
 
+/** "A smaller gain at 10%" presupposes a gain at 1%: without a positive one the claim cannot be reproduced. */
+function smallerGain(v: ClaimVerdict, gain1: Diffs): ClaimVerdict {
+  const mean = gain1.d.length ? gain1.d.reduce((p, q) => p + q, 0) / gain1.d.length : NaN;
+  if (v.verdict === 'reproduced' && !(mean > 0)) {
+    return { ...v, verdict: 'inconclusive', rule: `${v.rule} This claim also needs a positive gain at 1% labels; the measured one is not.` };
+  }
+  return v;
+}
+
 function judge(runs: RunRecord[], s: EmanSettings): ClaimVerdict[] {
   const acc = (m: Method, f: number, metric: string) => bySeed(runs, armId(m, f), metric);
   const N = s.testSize;
@@ -269,7 +278,7 @@ function judge(runs: RunRecord[], s: EmanSettings): ClaimVerdict[] {
   return [
     decide('eman-vs-ema-1pct', diffs(eman1, acc('ema', 0.01, 'teacherAcc'), N), 'EMAN teacher − EMA teacher test accuracy at 1% labels'),
     decide('eman-vs-fixmatch-1pct', gain1, 'EMAN teacher − FixMatch student test accuracy at 1% labels'),
-    decide('smaller-gain-10pct', gap, `gain at 1% (${gain1Text}) − gain at 10% (${gain10Text}), gain = EMAN teacher − FixMatch student`),
+    smallerGain(decide('smaller-gain-10pct', gap, `gain at 1% (${gain1Text}) − gain at 10% (${gain10Text}), gain = EMAN teacher − FixMatch student`), gain1),
     decide('eman-student-1pct', diffs(acc('eman', 0.01, 'studentAcc'), fm1, N), 'FixMatch-EMAN student − FixMatch student test accuracy at 1% labels'),
   ];
 }
