@@ -59,5 +59,5 @@ describe('library sources', () => {
       visit(sf);
     }
     expect(offenders).toEqual([]);
-  });
+  }, 300_000); // type-checks every package's sources: slow on a busy 2-core machine
 });
