@@ -129,6 +129,19 @@ describe('adversarialFeatures', () => {
     back.dispose();
   });
 
+  it('in inference mode each sample is attacked independently: changing one sample leaves the others’ δ unchanged', () => {
+    const { x: f, y } = seededData(75, 8, 6, 3);
+    const back = bnBack(6, 3);
+    const opts = { steps: 3, stepSize: 0.05, training: false };
+    const other = tf.tidy(() => tf.concat([tf.mul(tf.slice(f, [0, 0], [1, -1]), -2), tf.slice(f, [1, 0], [-1, -1])]));
+    const a = adversarialFeatures(back, f, y, opts);
+    const b = adversarialFeatures(back, other, y, opts);
+    const [da, db] = tf.tidy(() => [tf.slice(tf.sub(a, f), [1, 0], [-1, -1]), tf.slice(tf.sub(b, other), [1, 0], [-1, -1])]);
+    expectTensorClose(da as tf.Tensor, db as tf.Tensor, { atol: 1e-6, rtol: 0 });
+    tf.dispose([f, y, other, a, b, da as tf.Tensor, db as tf.Tensor]);
+    back.dispose();
+  });
+
   it('takes integer class ids as labels with the default loss (same result as one-hot)', () => {
     const { x: f, y, labels } = seededData(81, 8, 4, 3);
     const { back, dispose } = linearBack(82, 4, 3);
