@@ -127,7 +127,17 @@ describe('iterativeMagnitudePruning', () => {
     await expect(iterativeMagnitudePruning({ model, rounds: 1, rate: 1, epochs: 1, train })).rejects.toThrow(/rate/);
     await expect(iterativeMagnitudePruning({ model, rounds: 1, epochs: 1, rewindTo: { step: 0 }, train })).rejects.toThrow(/rewindTo/);
     await expect(iterativeMagnitudePruning({ model, rounds: 1, epochs: 1, train: 3 as unknown as TrainFn })).rejects.toThrow(/train/);
-    await expect(iterativeMagnitudePruning({ model, rounds: 1, epochs: 1, exclude: ['ghost'], train })).rejects.toThrow(/ghost/);
+    let called = 0;
+    const counting: TrainFn = () => {
+      called++;
+    };
+    await expect(iterativeMagnitudePruning({ model, rounds: 1, epochs: 1, exclude: ['ghost'], train: counting })).rejects.toThrow(/ghost/);
+    expect(called).toBe(0); // checked before any training
+    await expect(pruneAndFinetune({ model, mask: { sparsity: 1 }, pretrainEpochs: 1, epochs: 1, train: counting })).rejects.toThrow(/sparsity/);
+    const ghost = new Map([['ghost', tf.ones([1])]]);
+    await expect(pruneAndFinetune({ model, mask: ghost, pretrainEpochs: 1, epochs: 1, train: counting })).rejects.toThrow(/ghost/);
+    expect(called).toBe(0);
+    disposeMasks(ghost);
     model.dispose();
   });
 });

@@ -1,6 +1,6 @@
 import { clone, type Variable } from '@tensorflow/tfjs-core';
 import { TrainkitError, checkNumber, invalidArgument, type ParamsArg } from '@trainkit/core';
-import { isModelLike, resolveVariables } from './internal/params';
+import { checkShape, isModelLike, resolveVariables } from './internal/params';
 import { applyMasks, disposeMasks, magnitudeMasks, maskSparsity, prunableParams, type MagnitudeMaskArgs, type Masks } from './mask';
 import { disposeSnapshot, restore, snapshot, type Snapshot } from './snapshot';
 
@@ -184,7 +184,7 @@ export async function iterativeMagnitudePruning(args: ImpArgs): Promise<PruneRes
   }
   const vars = resolveVariables('model', args.model, true);
   const params = prunableOf(args.model, args.params);
-  magnitudeMasks(params, { sparsity: 0 }).forEach((m) => m.dispose()); // validates params / exclude early
+  magnitudeMasks(params, { sparsity: 0, exclude: args.exclude }).forEach((m) => m.dispose()); // validates params / exclude early
 
   const init = snapshot(vars);
   let rewindPoint = init;
@@ -235,6 +235,17 @@ export async function pruneAndFinetune(args: PruneAndFinetuneArgs): Promise<Prun
   if (typeof args.mask !== 'object' || args.mask === null) throw invalidArgument('mask', args.mask, 'Masks or magnitudeMasks arguments');
   const vars = resolveVariables('model', args.model, true);
   const params = prunableOf(args.model, args.params);
+  // Check the mask (or its arguments) before any training.
+  if (args.mask instanceof Map) {
+    const byName = new Map(vars.map((v) => [v.name, v]));
+    for (const [name, m] of args.mask) {
+      const v = byName.get(name);
+      if (!v) throw new TrainkitError('UNKNOWN_VARIABLE', `mask has an entry for "${name}", which is not a variable of model.`, 'mask');
+      checkShape('mask', name, m, v.shape);
+    }
+  } else {
+    disposeMasks(magnitudeMasks(params, args.mask));
+  }
   const init = snapshot(vars);
   const out: PruneRound[] = [];
   try {
