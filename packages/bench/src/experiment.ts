@@ -38,6 +38,8 @@ export interface RunContext<P extends ProfileSettings = ProfileSettings> {
   profile: ProfileName;
   settings: P;
   backend: { name: string; device: 'cpu' | 'gpu'; trainingKernels: string; threads: number };
+  /** The CLI's `--data DIR`, when given (pass it to `loadFashionMnist({ dataDir })`; `TRAINKIT_DATA` is set to it too). */
+  dataDir?: string;
   /** Free-form log line (goes above the progress bar). */
   log(message: string): void;
   /** Progress of this run: `total` units (e.g. steps); `tick` advances and shows live metrics. */

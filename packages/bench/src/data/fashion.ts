@@ -123,6 +123,11 @@ export interface FashionMnistArgs {
   dataDir?: string;
   /** Seed of the subset choice. @defaultValue 1 */
   seed?: number;
+  /**
+   * Use the embedded subset even when the full set is on disk (unless `dataDir` is given), so that numbers are
+   * comparable across machines. @defaultValue false
+   */
+  embedded?: boolean;
 }
 
 /**
@@ -133,7 +138,8 @@ export interface FashionMnistArgs {
  */
 export async function loadFashionMnist(args: FashionMnistArgs = {}): Promise<{ train: Split; test: Split; info: DataInfo }> {
   const seed = checkSeed(args.seed ?? 1);
-  const source = findFashionMnist(args.dataDir);
+  const source: FashionSource =
+    args.embedded && args.dataDir === undefined ? { kind: 'embedded', dir: embeddedFashionDir(), via: 'embedded' } : findFashionMnist(args.dataDir);
   const train = readPart(source.dir, FILES.trainImages, FILES.trainLabels);
   const test = readPart(source.dir, FILES.testImages, FILES.testLabels);
   const trainIx = balancedIndices(train.labels, 10, args.trainSize ?? train.n, seed);

@@ -1,0 +1,195 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TrainkitError } from '@trainkit/core';
+import type { ExperimentDefinition, ProfileName } from '../experiment';
+import { formatDuration } from '../progress';
+import { writeReport, saveSpeed } from '../reporting/index';
+import { PROFILES, parseShard, planJobs, runJobs, selectBackend, shardJobs, type BenchBackend } from '../runner';
+
+/** Where output goes (tests pass their own). */
+export interface CliIo {
+  out: (line: string) => void;
+  err: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+}
+
+const HELP = `trainkit-bench — reproduces each trainkit paper claim against its baseline
+
+Usage:
+  trainkit-bench                      run all --profile quick, then report (what \`pnpm bench\` does)
+  trainkit-bench list                 experiments, their paper claims and profiles
+  trainkit-bench run <experiment...|all> [--profile smoke|quick|standard|paper] [--seeds N]
+                     [--backend auto|wasm|cpu|node|node-gpu|webgpu] [--data DIR] [--out DIR] [--shard i/n]
+  trainkit-bench report [DIR...] [--out DIR]   merge result folders into report.md + report.html
+  trainkit-bench speed [--backends a,b] [--steps N] [--out DIR]   training step time per backend
+
+Results: <out>/<experiment>/<run-id>.json (default out: packages/bench/results). Finished runs are skipped, so an
+interrupted sweep resumes. --shard i/n runs every n-th job starting at the i-th (1-based) of the planned list.
+Data: --data DIR, else TRAINKIT_DATA, else /usr/share/datasets/fashion-mnist, else the embedded subset.`;
+
+/** The bench package folder (holds package.json; results/ goes there by default). */
+export function benchRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === '@trainkit/bench') return dir;
+    dir = dirname(dir);
+  }
+  return process.cwd();
+}
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string>;
+}
+
+const VALUE_FLAGS = new Set(['profile', 'seeds', 'backend', 'data', 'out', 'shard', 'backends', 'steps']);
+const BOOL_FLAGS = new Set(['help', 'no-report']);
+
+function parseArgs(argv: readonly string[]): Parsed {
+  const positional: string[] = [];
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') continue; // `pnpm bench -- run …` passes the separator through
+    if (a === '-h') {
+      flags.set('help', 'true');
+      continue;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      if (BOOL_FLAGS.has(name)) {
+        flags.set(name, 'true');
+        continue;
+      }
+      if (!VALUE_FLAGS.has(name)) throw new TrainkitError('INVALID_ARGUMENT', `unknown option --${name} (see --help)`, `--${name}`);
+      const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+      if (value === undefined || value.startsWith('--')) throw new TrainkitError('INVALID_ARGUMENT', `--${name} needs a value`, `--${name}`);
+      flags.set(name, value);
+      continue;
+    }
+    positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function pickExperiments(all: readonly ExperimentDefinition[], names: string[]): ExperimentDefinition[] {
+  if (names.length === 0) throw new TrainkitError('INVALID_ARGUMENT', `run needs experiment ids or "all"; known: ${all.map((e) => e.id).join(', ')}`, 'experiment');
+  if (names.includes('all')) return [...all];
+  return names.map((n) => {
+    const e = all.find((x) => x.id === n);
+    if (!e) throw new TrainkitError('INVALID_ARGUMENT', `unknown experiment "${n}"; known: ${all.map((x) => x.id).join(', ')}`, 'experiment');
+    return e;
+  });
+}
+
+async function cmdRun(p: Parsed, all: readonly ExperimentDefinition[], io: CliIo, outDir: string): Promise<number> {
+  const profile = (p.flags.get('profile') ?? 'quick') as ProfileName;
+  if (!PROFILES.includes(profile)) throw new TrainkitError('INVALID_ARGUMENT', `--profile must be one of ${PROFILES.join(', ')}; received "${profile}"`, '--profile');
+  const seedsFlag = p.flags.get('seeds');
+  const seeds = seedsFlag === undefined ? undefined : Number(seedsFlag);
+  if (seeds !== undefined && !(Number.isInteger(seeds) && seeds >= 1)) throw new TrainkitError('INVALID_ARGUMENT', `--seeds must be an integer >= 1; received "${seedsFlag}"`, '--seeds');
+  const dataFlag = p.flags.get('data');
+  const dataDir = dataFlag === undefined ? undefined : resolve(dataFlag);
+  if (dataDir) process.env['TRAINKIT_DATA'] = dataDir;
+  const experiments = pickExperiments(all, p.positional.slice(1));
+  const planned = planJobs(experiments, { profile, seeds });
+  for (const id of planned.unsupported) io.out(`${id}: no "${profile}" profile, skipped`);
+  const shardFlag = p.flags.get('shard');
+  const jobs = shardFlag ? shardJobs(planned.jobs, parseShard(shardFlag)) : planned.jobs;
+  const backend: BenchBackend = await selectBackend(p.flags.get('backend') ?? 'auto', (l) => io.out(`backend: ${l}`));
+  io.out(
+    `backend ${backend.name} (${backend.device}, ${backend.trainingKernels} training kernels, ${backend.threads} thread(s)); profile ${profile}; ` +
+      `${jobs.length} runs${shardFlag ? ` (shard ${shardFlag} of ${planned.jobs.length})` : ''}; results in ${outDir}`,
+  );
+  const summary = await runJobs(jobs, {
+    outDir,
+    backend,
+    dataDir,
+    stream: io.err,
+  });
+  io.out(`${summary.done} run(s) done, ${summary.skipped} skipped (finished earlier), ${summary.failed.length} failed, ${formatDuration(summary.wallMs / 1000)}`);
+  for (const f of summary.failed) io.out(`FAILED ${f.job}: ${f.error.split('\n')[0]}`);
+  return summary.failed.length ? 1 : 0;
+}
+
+async function cmdReport(p: Parsed, all: readonly ExperimentDefinition[], io: CliIo, outDir: string, dirs?: string[]): Promise<number> {
+  const from = dirs ?? (p.positional.length > 1 ? p.positional.slice(1).map((d) => resolve(d)) : [outDir]);
+  const r = await writeReport({ dirs: from, outDir, experiments: all, log: io.out });
+  io.out(`report: ${r.runs} runs, ${r.claims.length} claims, ${r.plots} plots`);
+  for (const c of r.claims) io.out(`  ${c.experimentId}/${c.claimId}: ${c.verdict} — ${c.measured} [${c.context}]`);
+  for (const pr of r.problems) io.out(`  problem: ${pr}`);
+  io.out(`wrote ${r.markdown}\nwrote ${r.html}`);
+  return 0;
+}
+
+async function cmdSpeed(p: Parsed, io: CliIo, outDir: string): Promise<number> {
+  const { runSpeed, formatSpeedTable } = await import('../speed');
+  const backends = p.flags.get('backends')?.split(',').filter(Boolean);
+  const steps = p.flags.get('steps') ? Number(p.flags.get('steps')) : undefined;
+  const result = await runSpeed({ ...(backends ? { backends } : {}), ...(steps ? { steps } : {}), log: io.out });
+  const table = formatSpeedTable(result);
+  io.out(table);
+  io.out(`saved ${saveSpeed(outDir, result, table)}`);
+  return 0;
+}
+
+function cmdList(all: readonly ExperimentDefinition[], io: CliIo): number {
+  for (const e of all) {
+    const profiles = PROFILES.filter((p) => e.profiles[p]).map((p) => {
+      const s = e.profiles[p]!;
+      return `${p} (${e.arms(s, p).length} arms × ${s.seeds} seeds)`;
+    });
+    io.out(`${e.id} — ${e.title}`);
+    io.out(`  paper: ${e.paper.authors}, "${e.paper.title}" (${e.paper.year}) ${e.paper.url}`);
+    for (const c of e.claims) io.out(`  claim ${c.id}: ${c.text}\n    paper: ${c.paper}`);
+    io.out(`  profiles: ${profiles.join(', ')}`);
+  }
+  return 0;
+}
+
+/**
+ * The CLI, callable in-process (tests) or from the bin.
+ *
+ * @param argv - arguments after the program name
+ * @param opts.experiments - @defaultValue the registry
+ * @returns the exit code
+ */
+export async function main(argv: readonly string[], opts: { experiments?: readonly ExperimentDefinition[]; io?: CliIo } = {}): Promise<number> {
+  const io: CliIo = opts.io ?? { out: (l) => process.stdout.write(`${l}\n`), err: process.stderr };
+  try {
+    const all = opts.experiments ?? (await import('../experiments/index')).experiments;
+    const p = parseArgs(argv);
+    if (p.flags.has('help')) {
+      io.out(HELP);
+      return 0;
+    }
+    const outDir = resolve(p.flags.get('out') ?? join(benchRoot(), 'results'));
+    const cmd = p.positional[0];
+    switch (cmd) {
+      case undefined: {
+        const code = await cmdRun({ positional: ['run', 'all'], flags: new Map([['profile', 'quick'], ...p.flags]) }, all, io, outDir);
+        const rep = await cmdReport(p, all, io, outDir, [outDir]);
+        return code || rep;
+      }
+      case 'run':
+        return await cmdRun(p, all, io, outDir);
+      case 'report':
+        return await cmdReport(p, all, io, outDir);
+      case 'speed':
+        return await cmdSpeed(p, io, outDir);
+      case 'list':
+        return cmdList(all, io);
+      case 'help':
+        io.out(HELP);
+        return 0;
+      default:
+        io.out(`unknown command "${cmd}"\n\n${HELP}`);
+        return 2;
+    }
+  } catch (e) {
+    io.out(e instanceof TrainkitError ? `error: ${e.message}` : `error: ${(e as Error).stack ?? String(e)}`);
+    return 2;
+  }
+}
