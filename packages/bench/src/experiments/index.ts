@@ -1,4 +1,5 @@
 import type { ExperimentDefinition, ProfileSettings } from '../experiment';
+import baseline from './baseline';
 import afan from './afan';
 import eman from './eman';
 import lawn from './lawn';
@@ -6,6 +7,6 @@ import mimicnorm from './mimicnorm';
 
 // Every experiment, in the order `list` shows them. Each method adds one import and one entry.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const experiments: ExperimentDefinition<any>[] = [afan, eman, lawn, mimicnorm];
+export const experiments: ExperimentDefinition<any>[] = [baseline, afan, eman, lawn, mimicnorm];
 
 export type { ExperimentDefinition, ProfileSettings };
