@@ -65,12 +65,12 @@ const ARMS: MimicArm[] = [
 ];
 
 const dataCache = new Map<string, Promise<{ train: Split; test: Split; info: DataInfo }>>();
-function data(trainSize: number, testSize: number): Promise<{ train: Split; test: Split; info: DataInfo }> {
-  const key = `${trainSize}/${testSize}`;
+function data(trainSize: number, testSize: number, dataDir?: string): Promise<{ train: Split; test: Split; info: DataInfo }> {
+  const key = `${trainSize}/${testSize}/${dataDir ?? ''}`;
   let p = dataCache.get(key);
   if (!p) {
     // One fixed, class-balanced subset for every arm and seed (the seed varies initialisation and batch order only).
-    p = loadFashionMnist({ trainSize, testSize, seed: 1 });
+    p = loadFashionMnist({ trainSize, testSize, seed: 1, dataDir });
     dataCache.set(key, p);
   }
   return p;
@@ -161,7 +161,7 @@ const experiment = defineExperiment<MimicNormSettings>({
     const a = ctx.arm as MimicArm;
     const s = ctx.settings;
     const micro = a.group === 'micro';
-    const { train: trainFull, test, info } = await data(s.trainSize, s.testSize);
+    const { train: trainFull, test, info } = await data(s.trainSize, s.testSize, ctx.dataDir);
     const trainSplit = micro ? balancedSubset(trainFull, s.microTrainSize, 2) : trainFull;
     const batchSize = micro ? s.microBatchSize : s.batchSize;
     const epochs = micro ? s.microEpochs : s.epochs;
