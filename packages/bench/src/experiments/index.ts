@@ -4,9 +4,10 @@ import afan from './afan';
 import eman from './eman';
 import lawn from './lawn';
 import mimicnorm from './mimicnorm';
+import unify from './unify';
 
 // Every experiment, in the order `list` shows them. Each method adds one import and one entry.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const experiments: ExperimentDefinition<any>[] = [baseline, afan, eman, lawn, mimicnorm];
+export const experiments: ExperimentDefinition<any>[] = [baseline, afan, eman, lawn, mimicnorm, unify];
 
 export type { ExperimentDefinition, ProfileSettings };
