@@ -182,6 +182,11 @@ describe('AdmmUnifyHook', () => {
     ];
     for (const [extra, msg] of bad) expect(() => admmUnifyHook({ params: p.vars, ...ARGS, ...extra })).toThrowError(msg);
     expect(() => admmUnifyHook({ params: [] })).toThrowError(TrainkitError);
+    const nan = tf.tidy(() => tf.variable(tf.tensor2d([1, Number.NaN, 0, 1, 2, 3, 4, 5], [4, 2]), true, 'admm_nan_w'));
+    const before = tf.memory().numTensors;
+    expect(() => admmUnifyHook({ params: [p.vars[0]!, nan], ...ARGS })).toThrowError(/NaN or infinite/);
+    expect(tf.memory().numTensors).toBe(before);
+    nan.dispose();
     expect(() => admmUnify({} as tf.Optimizer, { params: p.vars })).toThrowError(/inner must be/);
     p.dispose();
   });

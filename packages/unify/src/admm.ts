@@ -121,16 +121,17 @@ export class AdmmUnifyHook implements StepHook {
         throw invalidArgument('blockSize', this.blockShape, `a block that fits kernel "${w.name}" of shape [${w.shape.join(',')}] (canonical [O,I,K] = [${view.dims.join(',')}]); leave that kernel out of params`);
       }
     }
+    // Project every kernel first (this throws on NaN/Inf weights), then allocate: a failed constructor leaks nothing.
+    const initial = vars.map((w) => this.project(w.dataSync() as Float32Array, w).weights);
     this.rhoValue = this.rho0;
     this.rhoVar = tidy(() => variable(scalar(this.rho0), false));
-    this.layers = vars.map((w) => {
-      const { weights } = this.project(w.dataSync() as Float32Array, w);
-      return tidy(() => ({
+    this.layers = vars.map((w, i) =>
+      tidy(() => ({
         w,
-        z: variable(tensor(weights, w.shape), false, `${w.name}/unify_Z`),
+        z: variable(tensor(initial[i]!, w.shape), false, `${w.name}/unify_Z`),
         u: variable(zeros(w.shape), false, `${w.name}/unify_U`),
-      }));
-    });
+      })),
+    );
   }
 
   /** Current ρ. */

@@ -123,6 +123,25 @@ describe('unifiedHook: trainSharedMagnitude', () => {
   });
 });
 
+describe('with model.compile + fit', () => {
+  it('keeps the structure through fit (the hook runs inside the optimizer step)', async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [8], units: 8, name: 'uh_fit_d1' }), tf.layers.dense({ units: 2, name: 'uh_fit_out' })] });
+    const w = model.layers[0]!.trainableWeights[0]!.read() as tf.Variable;
+    const plan = project(w, 0.25, 0.5);
+    model.compile({ optimizer: withHooks(tf.train.adam(0.05), unifiedHook(plan, { trainSharedMagnitude: true })), loss: 'meanSquaredError' });
+    const x = tf.tensor2d(seededArray(51, 16 * 8), [16, 8]);
+    const y = tf.tensor2d(seededArray(52, 16 * 2), [16, 2]);
+    await model.fit(x, y, { epochs: 3, batchSize: 8, shuffle: false, verbose: 0 });
+    blocks(w, plan).forEach((blk) => {
+      if (blk.state === BlockState.prune) expect(blk.values.every((v) => v === 0)).toBe(true);
+      if (blk.state === BlockState.unify) expect(new Set(blk.values.map(Math.abs)).size).toBe(1);
+    });
+    (model.optimizer as tf.Optimizer).dispose();
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+});
+
 describe('ADMM → hardProject → fine-tune', () => {
   it('keeps every planned block exactly unified or zero from hardProject through fine-tuning', () => {
     const p = toy('pipeline');
