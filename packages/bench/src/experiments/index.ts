@@ -1,5 +1,6 @@
 import type { ExperimentDefinition, ProfileSettings } from '../experiment';
 import baseline from './baseline';
+import prune from './prune';
 import afan from './afan';
 import eman from './eman';
 import lawn from './lawn';
@@ -8,6 +9,6 @@ import unify from './unify';
 
 // Every experiment, in the order `list` shows them. Each method adds one import and one entry.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const experiments: ExperimentDefinition<any>[] = [baseline, afan, eman, lawn, mimicnorm, unify];
+export const experiments: ExperimentDefinition<any>[] = [baseline, afan, eman, lawn, mimicnorm, prune, unify];
 
 export type { ExperimentDefinition, ProfileSettings };

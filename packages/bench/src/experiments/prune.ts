@@ -38,12 +38,16 @@ import {
 import { loadFashionMnist } from '../data';
 import { resnet, smallCnn } from '../models';
 import { evaluate, train } from '../train';
+import { compareArms, formatDiff, verdictFromDiff, VERDICT_RULE } from '../stats';
+import { lineChart } from '../plots';
 
 type ModelName = 'cnn' | 'resnet';
 type Arm = 'ticket' | 'reinit' | 'pnf';
 
 interface PruneSettings extends ProfileSettings {
   models: ModelName[];
+  /** Use the embedded subset even when the full set is on disk (comparable across machines). */
+  embedded: boolean;
   trainSize: number;
   testSize: number;
   epochs: number;
@@ -133,6 +137,7 @@ const experiment = defineExperiment<PruneSettings>({
       ...COMMON,
       seeds: 1,
       models: ['cnn'],
+      embedded: true,
       trainSize: 200,
       testSize: 100,
       epochs: 1,
@@ -147,6 +152,7 @@ const experiment = defineExperiment<PruneSettings>({
       ...COMMON,
       seeds: 2,
       models: ['cnn'],
+      embedded: true,
       trainSize: 800,
       testSize: 1000,
       epochs: 2,
@@ -161,6 +167,7 @@ const experiment = defineExperiment<PruneSettings>({
       ...COMMON,
       seeds: 3,
       models: ['cnn', 'resnet'],
+      embedded: false,
       trainSize: 6000,
       testSize: 2000,
       epochs: 6,
@@ -180,7 +187,7 @@ const experiment = defineExperiment<PruneSettings>({
     const modelName = ctx.arm['model'] as ModelName;
     const high = ctx.arm['rate'] === 'high';
     const lr = high ? s.lrHigh : s.lrLow;
-    const { train: trainSplit, test, info } = await loadFashionMnist({ trainSize: s.trainSize, testSize: s.testSize, seed: 1 });
+    const { train: trainSplit, test, info } = await loadFashionMnist({ trainSize: s.trainSize, testSize: s.testSize, dataDir: ctx.dataDir, embedded: s.embedded, seed: 1 });
     const stepsPerEpoch = Math.ceil(trainSplit.n / s.batchSize);
     const arms: Arm[] = high ? ['ticket', 'reinit', 'pnf'] : s.lowRateArms;
     const nTrainings = 1 + s.sparsities.length * arms.length;
@@ -258,95 +265,92 @@ const experiment = defineExperiment<PruneSettings>({
   judge(runs, settings) {
     const out: ClaimVerdict[] = [];
     for (const model of settings.models) {
-      const hi = runs.filter((r) => r.armId === `${model}-lr-high`);
-      const lo = runs.filter((r) => r.armId === `${model}-lr-low`);
+      const hiId = `${model}-lr-high`;
+      const loId = `${model}-lr-low`;
+      const hi = runs.filter((r) => r.armId === hiId);
+      const lo = runs.filter((r) => r.armId === loId);
       const tag = model === 'cnn' ? 'small CNN' : `ResNet-${settings.resnetDepth}`;
       const R = metricR(P_CLAIM);
 
-      // 1. R_p at low > at high (unpaired across arms: same seeds, different trainings).
-      const d1 = unpaired(lo.map((r) => r.metrics[R]), hi.map((r) => r.metrics[R]));
-      out.push(verdict('rp-low-gt-high', tag, d1, 'greater', 0.01, 'R', 3));
+      // 1. R_p at the low rate > at the high rate: two arms, unpaired (Welch SE over seeds).
+      const c1 = compareArms(runs, loId, hiId, R);
+      out.push({
+        claimId: 'rp-low-gt-high',
+        measured: `${tag}: R_0.2(low) − R_0.2(high) = ${formatDiff(c1, 3)}`,
+        verdict: verdictFromDiff({ diff: c1.diff, se: c1.se, direction: 'greater', minEffect: 0.01 }),
+        rule: `${VERDICT_RULE} Minimum effect 0.01.`,
+      });
 
-      // 2. R_p(high) ≈ p: reproduced when the mean is within 0.05 of p (2-SE interval inside ±0.1).
-      const h = summary(hi.map((r) => (r.metrics[R] as number) - P_CLAIM));
-      const hse = Number.isFinite(h.se) ? h.se : 0; // n < 2: decided on the mean only (the report says n)
-      const near: Verdict =
-        h.n === 0 ? 'inconclusive' : Math.abs(h.mean) <= 0.05 && Math.abs(h.mean) + 2 * hse <= 0.1 ? 'reproduced' : Math.abs(h.mean) - 2 * hse > 0.05 ? 'not reproduced' : 'inconclusive';
+      // 2. R_p(high) ≈ p: an equivalence claim with a ±0.05 margin.
+      const h = paired(hi.map((r) => (r.metrics[R] ?? NaN) - P_CLAIM));
       out.push({
         claimId: 'rp-high-near-p',
-        measured: `${tag}: R_0.2(θ0, θT) = ${(P_CLAIM + h.mean).toFixed(3)} ± ${h.se.toFixed(3)} (SE, n=${h.n}); p = ${P_CLAIM}`,
-        verdict: near,
-        rule: 'reproduced when |R − p| ≤ 0.05 and |R − p| + 2 SE ≤ 0.1; not reproduced when |R − p| − 2 SE > 0.05; otherwise inconclusive',
+        measured: `${tag}: R_0.2(θ0, θT) = ${(P_CLAIM + h.mean).toFixed(3)} ± ${fmtSe(h.se, 3)} SE (n=${h.n}); p = ${P_CLAIM}`,
+        verdict: equivalence(h, 0.05),
+        rule: 'reproduced when |R − p| + 2 SE ≤ 0.05; not reproduced when |R − p| − 2 SE > 0.05; otherwise inconclusive (n < 2: SE taken as 0)',
       });
 
-      // 3–5: paired accuracy differences inside each run, pooled over sparsities.
-      out.push(verdict('pnf-ge-ticket', tag, paired(hi, settings.sparsities, 'pnf', 'ticket'), 'greater', 0.005, 'points', 1));
-      const eq = paired(hi, settings.sparsities, 'ticket', 'reinit');
+      // 3–5: paired accuracy differences inside each run (same seed, same mask, same data order), pooled over sparsities.
+      const pf = paired(diffs(hi, settings.sparsities, 'pnf', 'ticket'));
+      out.push({
+        claimId: 'pnf-ge-ticket',
+        measured: `${tag}, LR ${settings.lrHigh}: P&F − ticket = ${points(pf.mean)} ± ${points(pf.se)} points SE (n=${pf.n} seed×sparsity pairs)`,
+        verdict: verdictFromDiff({ diff: pf.mean, se: pf.se, direction: 'greater', minEffect: 0.005 }),
+        rule: `${VERDICT_RULE} Here the SE is over paired (seed, sparsity) differences; minimum effect 0.5 points.`,
+      });
+      const eq = paired(diffs(hi, settings.sparsities, 'ticket', 'reinit'));
       out.push({
         claimId: 'ticket-eq-reinit-high',
-        measured: `${tag}: ticket − re-init = ${points(eq.mean)} ± ${points(eq.se)} points (SE, n=${eq.n} seed×sparsity pairs)`,
-        verdict: eqVerdict(eq),
-        rule: 'reproduced when the 2-SE interval of ticket − re-init lies inside ±2 points; not reproduced when the ticket wins by more than 1 point beyond 2 SE; otherwise inconclusive',
+        measured: `${tag}, LR ${settings.lrHigh}: ticket − re-init = ${points(eq.mean)} ± ${points(eq.se)} points SE (n=${eq.n} seed×sparsity pairs)`,
+        verdict: equivalence(eq, 0.02),
+        rule: 'reproduced when |ticket − re-init| + 2 SE ≤ 2 points; not reproduced when |ticket − re-init| − 2 SE > 2 points; otherwise inconclusive (n < 2: SE taken as 0)',
       });
       if (settings.lowRateArms.includes('ticket') && settings.lowRateArms.includes('reinit')) {
-        out.push(verdict('ticket-gt-reinit-low', tag, paired(lo, settings.sparsities, 'ticket', 'reinit'), 'greater', 0.005, 'points', 1));
+        const lw = paired(diffs(lo, settings.sparsities, 'ticket', 'reinit'));
+        out.push({
+          claimId: 'ticket-gt-reinit-low',
+          measured: `${tag}, LR ${settings.lrLow}: ticket − re-init = ${points(lw.mean)} ± ${points(lw.se)} points SE (n=${lw.n} seed×sparsity pairs)`,
+          verdict: verdictFromDiff({ diff: lw.mean, se: lw.se, direction: 'greater', minEffect: 0.005 }),
+          rule: `${VERDICT_RULE} Here the SE is over paired (seed, sparsity) differences; minimum effect 0.5 points.`,
+        });
       }
     }
     return out;
   },
   plots(runs, settings): PlotSpec[] {
-    const acc: Array<Record<string, unknown>> = [];
-    const rp: Array<Record<string, unknown>> = [];
-    for (const r of runs) {
-      const armLabel = r.armId;
-      acc.push({ arm: armLabel, series: 'dense', sparsity: 0, acc: r.metrics['acc_dense'], seed: r.seed });
-      for (const sp of settings.sparsities) {
-        for (const a of ['ticket', 'reinit', 'pnf'] as Arm[]) {
-          const v = r.metrics[metricAcc(a, sp)];
-          if (v !== undefined) acc.push({ arm: armLabel, series: a === 'pnf' ? 'P&F' : a === 'reinit' ? 're-init' : 'ticket', sparsity: sp, acc: v, seed: r.seed });
+    const plots: PlotSpec[] = [];
+    const arms = [...new Set(runs.map((r) => r.armId))].sort();
+    for (const armId of arms) {
+      const rows: Array<Record<string, unknown>> = [];
+      for (const r of runs.filter((x) => x.armId === armId)) {
+        for (const series of ['ticket', 'reinit', 'pnf'] as Arm[]) {
+          const label = series === 'pnf' ? 'P&F (θT ⊙ m)' : series === 'reinit' ? "random re-init (θ0' ⊙ m)" : 'lottery ticket (θ0 ⊙ m)';
+          if (settings.sparsities.some((sp) => r.metrics[metricAcc(series, sp)] !== undefined)) {
+            rows.push({ arm: label, sparsity: 0, acc: r.metrics['acc_dense'], seed: r.seed }); // every arm starts at the dense model
+          }
+          for (const sp of settings.sparsities) {
+            const v = r.metrics[metricAcc(series, sp)];
+            if (v !== undefined) rows.push({ arm: label, sparsity: sp, acc: v, seed: r.seed });
+          }
         }
       }
-      for (const pt of ((r.extra?.['rp'] ?? []) as Array<{ p: number; R: number }>)) rp.push({ arm: armLabel, p: pt.p, R: pt.R, seed: r.seed });
+      plots.push({
+        id: `prune-acc-${armId}`,
+        title: `Test accuracy vs sparsity, ${armId} (mean ± std over seeds; sparsity 0 = dense)`,
+        spec: lineChart({ data: rows, x: 'sparsity', y: 'acc', color: 'arm', detail: 'seed', aggregate: true, xTitle: 'sparsity', yTitle: 'test accuracy' }),
+      });
     }
-    for (const p of settings.ps) rp.push({ arm: 'R = p (no correlation)', p, R: p, seed: 0 });
-    return [
-      {
-        id: 'prune-acc-vs-sparsity',
-        title: 'Test accuracy vs sparsity per arm (mean over seeds; dense at 0)',
-        spec: {
-          $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-          data: { values: acc },
-          facet: { field: 'arm', type: 'nominal', title: null },
-          columns: 2,
-          spec: {
-            width: 260,
-            height: 180,
-            mark: { type: 'line', point: true },
-            encoding: {
-              x: { field: 'sparsity', type: 'quantitative', title: 'sparsity', axis: { format: '%' } },
-              y: { aggregate: 'mean', field: 'acc', type: 'quantitative', title: 'test accuracy', scale: { zero: false } },
-              color: { field: 'series', type: 'nominal', title: 'arm' },
-            },
-          },
-        },
-      },
-      {
-        id: 'prune-rp-vs-p',
-        title: 'R_p(θ0, θT) vs p at the low and high learning rate (mean over seeds)',
-        spec: {
-          $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-          data: { values: rp },
-          width: 360,
-          height: 240,
-          mark: { type: 'line', point: true },
-          encoding: {
-            x: { field: 'p', type: 'quantitative', title: 'p' },
-            y: { aggregate: 'mean', field: 'R', type: 'quantitative', title: 'R_p(θ0, θT)' },
-            color: { field: 'arm', type: 'nominal', title: 'run' },
-          },
-        },
-      },
-    ];
+    const rp: Array<Record<string, unknown>> = [];
+    for (const r of runs) {
+      for (const pt of (r.extra?.['rp'] ?? []) as Array<{ p: number; R: number }>) rp.push({ run: r.armId, p: pt.p, R: pt.R, seed: r.seed });
+    }
+    for (const p of settings.ps) rp.push({ run: 'R = p (no correlation)', p, R: p, seed: 0 });
+    plots.push({
+      id: 'prune-rp-vs-p',
+      title: 'R_p(θ0, θT) vs p after dense training at the low and high learning rate (mean ± std over seeds)',
+      spec: lineChart({ data: rp, x: 'p', y: 'R', color: 'run', detail: 'seed', aggregate: true, xTitle: 'p', yTitle: 'R_p(θ0, θT)', yZero: true }),
+    });
+    return plots;
   },
 });
 
@@ -358,60 +362,37 @@ interface Diff {
   n: number;
 }
 
-function summary(values: Array<number | undefined>): Diff {
-  const xs = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+/** Mean and standard error of paired differences (NaN SE when n < 2). */
+function paired(values: number[]): Diff {
+  const xs = values.filter((v) => Number.isFinite(v));
   const n = xs.length;
   if (n === 0) return { mean: NaN, se: NaN, n: 0 };
   const mean = xs.reduce((a, b) => a + b, 0) / n;
   const sd = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
-  return { mean, se: n > 1 ? sd / Math.sqrt(n) : NaN, n };
-}
-
-function unpaired(a: Array<number | undefined>, b: Array<number | undefined>): Diff {
-  const sa = summary(a);
-  const sb = summary(b);
-  return { mean: sa.mean - sb.mean, se: Math.sqrt((sa.se || 0) ** 2 + (sb.se || 0) ** 2) || NaN, n: Math.min(sa.n, sb.n) };
+  return { mean, se: sd / Math.sqrt(n), n };
 }
 
 /** Per (seed, sparsity) differences arm a − arm b inside the same run. */
-function paired(runs: RunRecord[], sparsities: number[], a: Arm, b: Arm): Diff {
-  const diffs: number[] = [];
+function diffs(runs: RunRecord[], sparsities: number[], a: Arm, b: Arm): number[] {
+  const out: number[] = [];
   for (const r of runs) {
     for (const sp of sparsities) {
       const x = r.metrics[metricAcc(a, sp)];
       const y = r.metrics[metricAcc(b, sp)];
-      if (x !== undefined && y !== undefined) diffs.push(x - y);
+      if (x !== undefined && y !== undefined) out.push(x - y);
     }
   }
-  return summary(diffs);
+  return out;
 }
 
-/** ticket ≈ re-init: the 2-SE interval inside ±2 points → reproduced; the ticket ahead by > 1 point beyond 2 SE → not. */
-function eqVerdict(eq: Diff): Verdict {
-  if (eq.n === 0 || !Number.isFinite(eq.mean)) return 'inconclusive';
-  const se = Number.isFinite(eq.se) ? eq.se : 0; // n < 2: decided on the mean only
-  if (Math.abs(eq.mean) + 2 * se <= 0.02) return 'reproduced';
-  if (eq.mean - 2 * se > 0.01) return 'not reproduced';
+/** An "≈" claim: the 2-SE interval of the difference inside ±margin → reproduced; outside it beyond 2 SE → not. */
+function equivalence(d: Diff, margin: number): Verdict {
+  if (d.n === 0 || !Number.isFinite(d.mean)) return 'inconclusive';
+  const se = Number.isFinite(d.se) ? d.se : 0;
+  if (Math.abs(d.mean) + 2 * se <= margin) return 'reproduced';
+  if (Math.abs(d.mean) - 2 * se > margin) return 'not reproduced';
   return 'inconclusive';
 }
 
-const points = (v: number): string => (Number.isFinite(v) ? (100 * v).toFixed(2) : 'n/a');
-
-/** The bench rule: reproduced when the difference has the claimed sign beyond 2 SE and minEffect; its opposite → not reproduced. */
-function verdict(claimId: string, tag: string, d: Diff, direction: 'greater' | 'less', minEffect: number, unit: 'points' | 'R', digits: number): ClaimVerdict {
-  const sign = direction === 'greater' ? 1 : -1;
-  const fmt = (v: number): string => (unit === 'points' ? points(v) : Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
-  const se = Number.isFinite(d.se) ? d.se : 0;
-  let v: Verdict = 'inconclusive';
-  if (d.n > 0 && Number.isFinite(d.mean)) {
-    if (sign * d.mean > minEffect && sign * d.mean > 2 * se) v = 'reproduced';
-    else if (-sign * d.mean > 2 * se && -sign * d.mean > minEffect) v = 'not reproduced';
-  }
-  const small = d.n < 2 ? ` (n=${d.n} < 2: decided on sign and minimum effect only)` : '';
-  return {
-    claimId,
-    measured: `${tag}: ${fmt(d.mean)} ± ${fmt(d.se)} ${unit === 'points' ? 'points' : ''} (SE, n=${d.n})${small}`.replace('  ', ' '),
-    verdict: v,
-    rule: `reproduced when the difference is ${direction === 'greater' ? 'positive' : 'negative'}, beyond 2 SE and beyond ${unit === 'points' ? `${points(minEffect)} points` : minEffect}; not reproduced when it has the opposite sign beyond both; otherwise inconclusive`,
-  };
-}
+const fmtSe = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+const points = (v: number): string => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${(100 * v).toFixed(2)}` : 'n/a');
