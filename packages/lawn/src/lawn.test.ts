@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { seededData, seededVariable } from '@trainkit/test-utils';
 import { TrainkitError, withHooks, type StepHook } from '@trainkit/core';
@@ -359,6 +360,52 @@ describe('switch and state', () => {
     opt.dispose(); // idempotent
     expect(() => tf.tidy(() => void step(opt, p))).toThrow(TrainkitError);
     p.dispose();
+  });
+});
+
+describe('conv kernels and state round trips', () => {
+  it("holds every filter's norm of a Conv2D kernel [kh, kw, in, out] with granularity 'unit'", () => {
+    const tag = `conv${++uid}`;
+    const k = seededVariable(12, [3, 3, 2, 4], `k_${tag}`);
+    const x = tf.randomNormal([4, 5, 5, 2], 0, 1, 'float32', 8);
+    const target = tf.randomNormal([4, 5, 5, 4], 0, 1, 'float32', 9);
+    const loss = () => tf.tidy(() => tf.mean(tf.square(tf.sub(tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, 1, 'same'), target))) as tf.Scalar);
+    const opt = lawn(tf.train.momentum(0.05, 0.9), { params: [k], freeSteps: 2, granularity: 'unit' });
+    for (let s = 0; s < 2; s++) opt.minimize(loss, false, [k]);
+    const c = norms64(k, 'unit'); // one per output filter, over axes 0, 1, 2
+    expect(c).toHaveLength(4);
+    expect(opt.frozenNorms()[0]!.norms.map((n, j) => Math.abs(n - c[j]!) / c[j]!).every((r) => r <= 1e-6)).toBe(true);
+    for (let s = 0; s < 10; s++) {
+      opt.minimize(loss, false, [k]);
+      norms64(k, 'unit').forEach((n, j) => expect(Math.abs(n - c[j]!)).toBeLessThanOrEqual(1e-5 * c[j]!));
+    }
+    opt.dispose();
+    tf.dispose([k, x, target]);
+  });
+
+  it('round-trips hook state through getWeights/setWeights for any shape and granularity (property, 25 runs)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }),
+        fc.constantFrom<'layer' | 'unit'>('layer', 'unit'),
+        fc.integer({ min: 1, max: 1e6 }),
+        (shape, granularity, seed) => {
+          const v = tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, 1, 'float32', seed), true, `prop${++uid}`));
+          const a = lawnHook({ params: [v], freeSteps: 0, granularity });
+          a.beginConstrainedPhase(3);
+          const b = lawnHook({ params: [v], freeSteps: 0, granularity });
+          b.setWeights(a.getWeights()); // live tensors, copied by setWeights
+          expect(b.phase).toBe('constrained');
+          expect(b.switchStep).toBe(3);
+          expect(b.frozenNorms()).toEqual(a.frozenNorms());
+          expect(b.frozenNorms()[0]!.norms).toHaveLength(granularity === 'layer' ? 1 : shape[shape.length - 1]!);
+          a.dispose();
+          b.dispose();
+          v.dispose();
+        },
+      ),
+      { seed: 7, numRuns: 25 },
+    );
   });
 });
 
