@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkNumber, checkSeed, deriveSeed, invalidArgument } from '@trainkit/core';
-import { centerWeights, mimicInit, residualScaleInit } from '@trainkit/mimicnorm';
+import { centerWeights, mimicInit, mimicNormParams, residualScaleInit } from '@trainkit/mimicnorm';
 import { lastBatchNorm, residualScale } from '@trainkit/mimicnorm/layers';
 
 /**
@@ -8,8 +8,9 @@ import { lastBatchNorm, residualScale } from '@trainkit/mimicnorm/layers';
  * - `'batch'`: BatchNormalization after every conv/dense of the body (convs then have no bias);
  * - `'none'`: no normalisation layer (convs keep their bias).
  * - `'mimic'`: MimicNorm: no BN in the body (convs keep their bias), a learnable scalar at the end of every residual
- *   branch, one affine-free BN on the logits (`last_bn`), eligible convs centred at build time (train with
- *   `mimicNorm(optimizer, { params: model })` from `@trainkit/mimicnorm` to keep them centred).
+ *   branch, one affine-free BN on the logits (`last_bn`); `resnet` and `vgg` centre their eligible convs at build
+ *   time. Train with `mimicNorm(optimizer, { params: model })` from `@trainkit/mimicnorm`, which centres them after
+ *   every step (and once on creation, for every builder).
  *
  * @remarks Adding a variant (e.g. MimicNorm's `'mimic'`: no BN in the body, one BN before the classifier) takes two
  * edits, both in this file: extend this union and the two switches in {@link normalize} and {@link useConvBias}.
@@ -144,7 +145,8 @@ export function residualBranchScale(y: tf.SymbolicTensor, r: Resolved, name: str
 export function finishMimic(model: tf.LayersModel, r: Resolved, initGain?: number): tf.LayersModel {
   if (r.norm !== 'mimic') return model;
   if (initGain !== undefined) mimicInit(model, { gain: initGain, seed: deriveSeed(r.seed, 'mimicInit') });
-  centerWeights(model);
+  const kernels = mimicNormParams(model);
+  if (kernels.length > 0) centerWeights(kernels); // a very narrow net may have no filter with > 50 weights
   return model;
 }
 
