@@ -79,11 +79,17 @@ export class LawnHook implements StepHook {
   static get className(): string {
     return 'LawnHook';
   }
+  /** The registered class name, so `HookedOptimizer.fromConfig` can rebuild the hook. */
   readonly className = 'LawnHook';
+  /** The hook's name inside its optimizer (prefixes its weights). @defaultValue 'lawn' */
   readonly name: string;
+  /** Steps of the free phase (T_free). */
   readonly freeSteps: number;
+  /** One norm per tensor (`'layer'`) or per output unit (`'unit'`). */
   readonly granularity: Granularity;
+  /** Whether gradients of the constrained set are projected onto the tangent space. */
   readonly projectGradient: boolean;
+  /** Norms below this are treated as zero (left unconstrained). */
   readonly eps: number;
   private names: string[];
   private vars: tf.Variable[] | null;

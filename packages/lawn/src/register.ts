@@ -6,6 +6,12 @@ import { LawnOptimizer } from './optimizer';
 /**
  * Registers `LawnOptimizer` and `LawnHook` (and core's `HookedOptimizer`) with tfjs serialization. Idempotent; call it
  * before `tf.loadLayersModel` of a model saved with its optimizer, or before `LawnOptimizer.fromConfig`.
+ *
+ * @example
+ * ```ts
+ * registerLawnSerializables();
+ * const model = await tf.loadLayersModel(url); // model.optimizer is a LawnOptimizer again
+ * ```
  */
 export function registerLawnSerializables(): void {
   registerCoreSerializables();

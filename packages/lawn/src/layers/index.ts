@@ -93,6 +93,11 @@ function logitsFn(m: LayersModel): (x: tf.Tensor) => tf.Tensor {
  * @param opts - `params`: tensors whose Frobenius norms are multiplied into `normProduct`
  * @returns plain numbers (nothing to dispose)
  * @throws {@link TrainkitError} `UNSUPPORTED_MODEL` when the logits cannot be found; `INVALID_ARGUMENT` for bad params
+ * @example
+ * ```ts
+ * const { params } = finalHomogeneousParams(model);
+ * const s = await logitStats(model, probeX, { params }); // { meanLogitNorm, meanMaxLogit, meanMaxProb, normProduct }
+ * ```
  * @remarks The logit growth LAWN prevents (arXiv 2108.05839 §1): without weight decay these keep rising as the
  * training loss goes to zero.
  */
