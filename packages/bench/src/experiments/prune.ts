@@ -294,14 +294,14 @@ const experiment = defineExperiment<PruneSettings>({
       const pf = paired(diffs(hi, settings.sparsities, 'pnf', 'ticket'));
       out.push({
         claimId: 'pnf-ge-ticket',
-        measured: `${tag}, LR ${settings.lrHigh}: P&F − ticket = ${points(pf.mean)} ± ${points(pf.se)} points SE (n=${pf.n} seed×sparsity pairs)`,
+        measured: `${tag}, LR ${settings.lrHigh}: P&F − ticket = ${points(pf.mean)} ± ${fmtSe(100 * pf.se, 2)} points SE (n=${pf.n} seed×sparsity pairs)`,
         verdict: verdictFromDiff({ diff: pf.mean, se: pf.se, direction: 'greater', minEffect: 0.005 }),
         rule: `${VERDICT_RULE} Here the SE is over paired (seed, sparsity) differences; minimum effect 0.5 points.`,
       });
       const eq = paired(diffs(hi, settings.sparsities, 'ticket', 'reinit'));
       out.push({
         claimId: 'ticket-eq-reinit-high',
-        measured: `${tag}, LR ${settings.lrHigh}: ticket − re-init = ${points(eq.mean)} ± ${points(eq.se)} points SE (n=${eq.n} seed×sparsity pairs)`,
+        measured: `${tag}, LR ${settings.lrHigh}: ticket − re-init = ${points(eq.mean)} ± ${fmtSe(100 * eq.se, 2)} points SE (n=${eq.n} seed×sparsity pairs)`,
         verdict: equivalence(eq, 0.02),
         rule: 'reproduced when |ticket − re-init| + 2 SE ≤ 2 points; not reproduced when |ticket − re-init| − 2 SE > 2 points; otherwise inconclusive (n < 2: SE taken as 0)',
       });
@@ -309,7 +309,7 @@ const experiment = defineExperiment<PruneSettings>({
         const lw = paired(diffs(lo, settings.sparsities, 'ticket', 'reinit'));
         out.push({
           claimId: 'ticket-gt-reinit-low',
-          measured: `${tag}, LR ${settings.lrLow}: ticket − re-init = ${points(lw.mean)} ± ${points(lw.se)} points SE (n=${lw.n} seed×sparsity pairs)`,
+          measured: `${tag}, LR ${settings.lrLow}: ticket − re-init = ${points(lw.mean)} ± ${fmtSe(100 * lw.se, 2)} points SE (n=${lw.n} seed×sparsity pairs)`,
           verdict: verdictFromDiff({ diff: lw.mean, se: lw.se, direction: 'greater', minEffect: 0.005 }),
           rule: `${VERDICT_RULE} Here the SE is over paired (seed, sparsity) differences; minimum effect 0.5 points.`,
         });
