@@ -1,0 +1,57 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readRun } from '../results';
+import { main, type CliIo } from './main';
+
+function capture(): { io: CliIo; lines: string[] } {
+  const lines: string[] = [];
+  return { io: { out: (l) => lines.push(l), err: { write: (s: string) => (lines.push(s), true) } as unknown as CliIo['err'] }, lines };
+}
+
+describe('trainkit-bench CLI', () => {
+  it('`pnpm bench -- run baseline --profile smoke` trains, writes a result, skips it on a re-run, and reports it', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'trainkit-cli-'));
+    const t0 = performance.now();
+    const a = capture();
+    // exactly what `pnpm bench -- run baseline --profile smoke` passes, plus a private out dir and the test backend
+    const code = await main(['--', 'run', 'baseline', '--profile', 'smoke', '--backend', 'wasm', '--out', out], { io: a.io });
+    expect(code, a.lines.join('\n')).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    const files = readdirSync(join(out, 'baseline'));
+    expect(files).toHaveLength(1);
+    const run = readRun(join(out, 'baseline', files[0]!))!;
+    expect(run).toMatchObject({ experimentId: 'baseline', armId: 'adam', seed: 1, profile: 'smoke', backend: { name: 'wasm', device: 'cpu' } });
+    expect(run.data?.name).toMatch(/fashion-mnist/);
+    expect(run.curves).toHaveLength(1);
+    expect(run.metrics['testAcc']).toBeGreaterThan(0.3); // well above chance (0.1) after 8 steps
+    expect(run.versions['@trainkit/core']).toBeDefined();
+    expect(a.lines.join('\n')).toMatch(/1 run\(s\) done, 0 skipped/);
+
+    const b = capture();
+    expect(await main(['run', 'baseline', '--profile', 'smoke', '--backend', 'wasm', '--out', out], { io: b.io })).toBe(0);
+    expect(b.lines.join('\n')).toMatch(/0 run\(s\) done, 1 skipped/);
+
+    const c = capture();
+    expect(await main(['report', '--out', out], { io: c.io })).toBe(0);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/\| `baseline` \| smallCnn \+ Adam learns Fashion-MNIST.*\| reproduced \| smoke, wasm \(cpu\), fashion-mnist/);
+    expect(md).toContain('## Verdict rule');
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html.match(/<svg/g)?.length).toBeGreaterThanOrEqual(3);
+    expect(html).not.toMatch(/<script|<link|src="http/);
+  });
+
+  it('lists experiments and rejects bad input with exit code 2', async () => {
+    const a = capture();
+    expect(await main(['list'], { io: a.io })).toBe(0);
+    expect(a.lines.join('\n')).toMatch(/^baseline — /m);
+    for (const argv of [['run', 'nope'], ['run', 'baseline', '--profile', 'huge'], ['run', 'baseline', '--seeds', '0'], ['run', 'all', '--shard', '3/2'], ['run', 'all', '--frobnicate', '1']]) {
+      const b = capture();
+      expect(await main(argv, { io: b.io })).toBe(2);
+      expect(b.lines.join('\n')).toMatch(/^error: /m);
+    }
+    expect(existsSync(join(tmpdir(), 'never'))).toBe(false);
+  });
+});
