@@ -1,7 +1,7 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './kernels/conv2d-grad';
 import { batchMatMulConfig } from './kernels/batch-mat-mul';
-import { castConfig, identityConfig, sumConfig } from './kernels/elementwise';
+import { castConfig, identityConfig, meanConfig, sumConfig } from './kernels/elementwise';
 import { captureStock, markOurs, stockConfig } from './internal/stock';
 import { maxPoolGradConfig } from './kernels/max-pool-grad';
 import { tileConfig } from './kernels/tile';
@@ -19,6 +19,7 @@ export const wasmTrainingKernelNames: readonly string[] = [
   maxPoolGradConfig.kernelName,
   batchMatMulConfig.kernelName,
   sumConfig.kernelName,
+  meanConfig.kernelName,
   identityConfig.kernelName,
   castConfig.kernelName,
   tileConfig.kernelName,
@@ -32,6 +33,7 @@ const configs: readonly KernelConfig[] = [
   maxPoolGradConfig,
   batchMatMulConfig,
   sumConfig,
+  meanConfig,
   identityConfig,
   castConfig,
   tileConfig,
@@ -41,7 +43,7 @@ const configs: readonly KernelConfig[] = [
  * Registers trainkit's training kernels for the `wasm` backend: the conv/depthwise gradients stock
  * wasm lacks (`Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter`/`Input`, tfjs#8474), a
  * faster `Conv2DBackpropInput` (each composed from wasm's XNNPACK convolutions), a one-pass
- * `MaxPoolGrad`, and a `BatchMatMul` that keeps the transposed products of dense-layer gradients
+ * `MaxPoolGrad`, leading-axes `Sum`/`Mean`, block-copy `Tile`, buffer-sharing `Identity`/`Cast`, and a `BatchMatMul` that keeps the transposed products of dense-layer gradients
  * on XNNPACK (stock wasm runs them in a scalar loop). Needs the stock wasm kernels registered
  * (import `@tensorflow/tfjs-backend-wasm` first): importing it afterwards re-registers its own
  * `Conv2DBackpropInput`/`MaxPoolGrad`/`BatchMatMul` over trainkit's, so call this again then.

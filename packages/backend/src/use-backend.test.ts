@@ -74,6 +74,7 @@ describe('registerWasmTrainingKernels', () => {
       'DepthwiseConv2dNativeBackpropInput',
       'Identity',
       'MaxPoolGrad',
+      'Mean',
       'Sum',
       'Tile',
     ]);

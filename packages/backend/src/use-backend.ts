@@ -99,10 +99,32 @@ async function importOrExplain(specifier: string, name: BackendName): Promise<Re
   }
 }
 
+/**
+ * tfjs-node(-gpu) keeps its native addon in `lib/napi-v*\/tfjs_binding.node`, downloaded at install
+ * time. When the download failed the package is there without it: importing it would register its
+ * kernels and then throw, so check first. Undefined when this cannot be told (not Node, no package).
+ */
+async function nodeAddonMissing(specifier: string): Promise<boolean | undefined> {
+  try {
+    const { createRequire } = await loadOptional<typeof import('node:module')>('node:module');
+    const { dirname, join } = await loadOptional<typeof import('node:path')>('node:path');
+    const { existsSync, readdirSync } = await loadOptional<typeof import('node:fs')>('node:fs');
+    const req = createRequire(import.meta.url);
+    const lib = join(dirname(req.resolve(`${specifier}/package.json`)), 'lib');
+    if (!existsSync(lib)) return true;
+    return !readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
+  } catch {
+    return undefined;
+  }
+}
+
 async function tryNode(gpu: boolean): Promise<Attempt> {
   const name: BackendName = gpu ? 'node-gpu' : 'node';
   const specifier = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
   if (!isNode()) throw new Unavailable(`${specifier} runs only in Node.js`, INSTALL[name]);
+  if ((await nodeAddonMissing(specifier)) === true) {
+    throw new Unavailable(`${specifier} is installed without its native addon (its libtensorflow download failed)`, INSTALL[name]);
+  }
   await importOrExplain(specifier, name);
   await activate('tensorflow');
   const be = tf.backend() as { isUsingGpuDevice?: boolean; binding?: { isUsingGpuDevice?: () => boolean } };

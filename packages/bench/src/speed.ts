@@ -158,10 +158,22 @@ async function measure(
     let heap = wasmHeapBytes();
     const wall: number[] = [];
     const cpu: number[] = [];
+    const profiled = async () => {
+      const p = await tf.profile(async () => {
+        const l = step();
+        await l?.data();
+        return l as tf.Tensor;
+      });
+      tf.dispose(p.result as tf.Tensor);
+      return p;
+    };
+    // A single timed step (the stock cpu backend: about a minute each) is also the profiled one.
+    let prof: Awaited<ReturnType<typeof profiled>> | undefined;
     for (let i = 0; i < steps; i++) {
       const t0 = performance.now();
       const c0 = processCpuMs();
-      await run();
+      if (steps === 1) prof = await profiled();
+      else await run();
       wall.push(performance.now() - t0);
       cpu.push(processCpuMs() - c0);
     }
@@ -170,14 +182,11 @@ async function measure(
       heap = wasmHeapBytes();
       for (let i = 0; i < memorySteps; i++) await run();
     }
-    const tensorGrowth = tf.memory().numTensors - tensors;
-    const heapAfter = wasmHeapBytes();
-    const prof = await tf.profile(async () => {
-      const l = step();
-      await l?.data();
-      return l as tf.Tensor;
-    });
-    tf.dispose(prof.result as tf.Tensor);
+    // Without warm-up the first step creates the optimizer's slots: growth is then not measured.
+    const measured = warmup > 0 || memorySteps > 0;
+    const tensorGrowth = measured ? tf.memory().numTensors - tensors : undefined;
+    const heapAfter = measured ? wasmHeapBytes() : undefined;
+    prof ??= await profiled();
     const byKernel = new Map<string, number>();
     for (const k of prof.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
     const topKernels = [...byKernel.entries()]
@@ -188,8 +197,7 @@ async function measure(
       stepMs: median(wall),
       cpuMs: median(cpu),
       peakBytes: prof.peakBytes,
-      tensorGrowth,
-      growthSteps: memorySteps > 0 ? memorySteps : steps,
+      ...(tensorGrowth != null ? { tensorGrowth, growthSteps: memorySteps > 0 ? memorySteps : steps } : {}),
       ...(heap != null && heapAfter != null ? { wasmHeapGrowth: heapAfter - heap } : {}),
       topKernels,
     };
@@ -235,7 +243,7 @@ export async function runSpeed(opts: SpeedOptions = {}): Promise<SpeedResult> {
       try {
         info = await selectBackend(backend);
       } catch (err) {
-        const reason = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+        const reason = err instanceof Error ? (err.message.split('\n')[0] ?? '').replace(/ Install: .*$/, '') : String(err);
         for (const model of models) result.rows.push({ model, backend, batchSize, steps: 0, skipped: reason });
         log(`speed: skip ${backend}: ${reason}`);
         continue;
@@ -285,8 +293,11 @@ export function formatSpeedTable(result: SpeedResult): string {
       continue;
     }
     const cpu = result.rows.find((c) => c.model === r.model && c.backend === 'cpu' && c.stepMs != null);
-    const speedup = cpu?.stepMs != null && r.stepMs != null ? `${(cpu.stepMs / r.stepMs).toFixed(0)}x` : '-';
-    const growth = `${r.tensorGrowth ?? '-'} / ${r.wasmHeapGrowth ?? '-'} B over ${r.growthSteps ?? '-'} steps`;
+    const speedup =
+      cpu?.stepMs != null && r.stepMs != null && cpu.cpuMs != null && r.cpuMs != null
+        ? `${(cpu.stepMs / r.stepMs).toFixed(0)}x (CPU ${(cpu.cpuMs / r.cpuMs).toFixed(0)}x)`
+        : '-';
+    const growth = r.growthSteps == null ? '-' : `${r.tensorGrowth} / ${r.wasmHeapGrowth ?? '-'} B over ${r.growthSteps} steps`;
     lines.push(
       `| ${r.model} | ${r.backend} (${r.device}) | ${r.trainingKernels} | ${r.batchSize} | ${r.steps} | ${r.stepMs?.toFixed(0)} | ${r.cpuMs?.toFixed(0)} | ${(Number(r.peakBytes) / 2 ** 20).toFixed(0)} | ${speedup} | ${growth} | ${(r.topKernels ?? []).join(', ')} |`,
     );

@@ -1,6 +1,7 @@
 import {
   Cast,
   Identity,
+  Mean,
   Sum,
   util,
   type KernelConfig,
@@ -36,36 +37,44 @@ const cast = markOurs((args) => {
 });
 
 /**
- * Sum over leading axes (bias gradients: [B,H,W,C] → [C]) as one streaming pass instead of stock
- * wasm's transpose-then-reduce; other reductions go to the stock kernel.
+ * Sum (or mean) over leading axes (bias and batch-norm reductions: [B,H,W,C] → [C]) as one
+ * streaming pass instead of stock wasm's transpose-then-reduce; other reductions go to the stock kernel.
  */
-const sum = markOurs((args) => {
-  const { x } = args.inputs as { x: TensorInfo };
-  const { axis, keepDims } = args.attrs as unknown as SumAttrs;
-  const rank = x.shape.length;
-  const axes = util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
-  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
-  if (x.dtype !== 'float32' || !leading) return stockKernel(Sum)(args);
-  const be = args.backend as unknown as RefBackend;
-  const rest = x.shape.slice(axes.length);
-  const n = util.sizeFromShape(x.shape.slice(0, axes.length));
-  const c = util.sizeFromShape(rest);
-  const outShape = keepDims ? [...axes.map(() => 1), ...rest] : rest;
-  const out = be.makeOutput(outShape, 'float32');
-  const src = be.typedArrayFromHeap(x);
-  const dst = be.typedArrayFromHeap(out);
-  const acc = new Float64Array(c);
-  for (let i = 0; i < n; i++) {
-    const base = i * c;
-    for (let j = 0; j < c; j++) acc[j] = (acc[j] as number) + (src[base + j] as number);
-  }
-  dst.set(acc);
-  return out;
-});
+function leadingReduce(kernel: string, mean: boolean) {
+  return markOurs((args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as SumAttrs;
+    const rank = x.shape.length;
+    const axes = util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+    const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+    if (x.dtype !== 'float32' || !leading) return stockKernel(kernel)(args);
+    const be = args.backend as unknown as RefBackend;
+    const rest = x.shape.slice(axes.length);
+    const n = util.sizeFromShape(x.shape.slice(0, axes.length));
+    const c = util.sizeFromShape(rest);
+    const outShape = keepDims ? [...axes.map(() => 1), ...rest] : rest;
+    const out = be.makeOutput(outShape, 'float32');
+    const src = be.typedArrayFromHeap(x);
+    const dst = be.typedArrayFromHeap(out);
+    const acc = new Float64Array(c);
+    for (let i = 0; i < n; i++) {
+      const base = i * c;
+      for (let j = 0; j < c; j++) acc[j] = (acc[j] as number) + (src[base + j] as number);
+    }
+    if (mean) for (let j = 0; j < c; j++) acc[j] = (acc[j] as number) / n;
+    dst.set(acc);
+    return out;
+  });
+}
+
+const sum = leadingReduce(Sum, false);
+const mean = leadingReduce(Mean, true);
 
 /** wasm `Identity` that shares the buffer (stock copies it). */
 export const identityConfig: KernelConfig = { kernelName: Identity, backendName: 'wasm', kernelFunc: identity as KernelFunc };
 /** wasm `Cast` that shares the buffer when the dtype does not change. */
 export const castConfig: KernelConfig = { kernelName: Cast, backendName: 'wasm', kernelFunc: cast as KernelFunc };
+/** wasm `Mean` with a one-pass path for leading-axes reductions. */
+export const meanConfig: KernelConfig = { kernelName: Mean, backendName: 'wasm', kernelFunc: mean as KernelFunc };
 /** wasm `Sum` with a one-pass path for leading-axes reductions. */
 export const sumConfig: KernelConfig = { kernelName: Sum, backendName: 'wasm', kernelFunc: sum as KernelFunc };

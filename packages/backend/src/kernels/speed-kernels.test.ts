@@ -83,7 +83,7 @@ describe('BatchMatMul on wasm matches cpu', () => {
 });
 
 describe('Sum, Cast and Identity on wasm', () => {
-  it('Sum matches cpu for any axes (leading-axes fast path and stock path) and keepDims', async () => {
+  it('Sum and Mean match cpu for any axes (leading-axes fast path and stock path) and keepDims', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }),
@@ -93,8 +93,11 @@ describe('Sum, Cast and Identity on wasm', () => {
         async (shape, mask, keepDims, seed) => {
           const axes = shape.map((_, i) => i).filter((i) => (mask >> i) & 1);
           const xv = seededArray(seed, shape.reduce((p, q) => p * q, 1));
-          const [wasm, cpu] = await both(() => tf.tidy(() => tf.sum(tf.tensor(xv, shape), axes.length ? axes : undefined, keepDims)));
+          const ax = axes.length ? axes : undefined;
+          const [wasm, cpu] = await both(() => tf.tidy(() => tf.sum(tf.tensor(xv, shape), ax, keepDims)));
           expectSame(wasm, cpu);
+          const [wasmMean, cpuMean] = await both(() => tf.tidy(() => tf.mean(tf.tensor(xv, shape), ax, keepDims)));
+          expectSame(wasmMean, cpuMean);
         },
       ),
       { seed: 3, numRuns: 50 },

@@ -1,0 +1,10 @@
+const tf = require('@tensorflow/tfjs');
+const { useBackend } = require('@trainkit/backend');
+
+// Fastest available: tfjs-node-gpu > tfjs-node > webgpu > wasm (+ trainkit kernels) > cpu.
+// Each is optional: with only @tensorflow/tfjs installed this runs on cpu.
+useBackend('auto').then((info) => {
+  const x = tf.ones([1, 5, 5, 1]);
+  const dw = tf.grad((w) => tf.sum(tf.conv2d(x, w, 1, 'same')))(tf.zeros([3, 3, 1, 2]));
+  console.log(`backend ${info.name} (${info.device}, ${info.trainingKernels} kernels): filter gradient sum ${tf.sum(dw).dataSync()[0]}`);
+});
