@@ -463,6 +463,23 @@ describe('bad arguments', () => {
     p.dispose();
   });
 
+  it('keeps the norms frozen under a decoupled weight-decay hook placed before it (spec invariant 8)', () => {
+    const p = problem();
+    // AdamW-style decay after the inner step: W ← (1 − 0.05) W for every variable (tfjs has no decoupled decay built in)
+    let decays = 0;
+    const decay: StepHook = { name: 'decay', afterApply: () => { decays++; p.vars.forEach((v) => v.assign(tf.mul(v, 0.95))); } };
+    const opt = withHooks(tf.train.adam(0.05), decay, lawnHook({ params: [p.w1, p.w2], freeSteps: 2 }));
+    for (let s = 0; s < 2; s++) step(opt, p);
+    const c = [norms64(p.w1, 'layer')[0]!, norms64(p.w2, 'layer')[0]!];
+    for (let s = 0; s < 8; s++) {
+      step(opt, p);
+      [p.w1, p.w2].forEach((v, k) => expect(Math.abs(norms64(v, 'layer')[0]! - c[k]!)).toBeLessThanOrEqual(1e-5 * c[k]!));
+    }
+    expect(decays).toBe(10); // the decay ran every step; LAWN's retraction after it undid it on the set
+    opt.dispose();
+    p.dispose();
+  });
+
   it('composes with other hooks through withHooks', () => {
     const p = problem();
     const opt = withHooks(tf.train.sgd(0.2), lawnHook({ params: [p.w2], freeSteps: 1 }));
