@@ -91,6 +91,24 @@ describe('AdmmUnifyHook', () => {
     p.dispose();
   });
 
+  it('rescaleDual: U ← (U + W − Z)·ρ_old/ρ_new when ρ grows (Boyd §3.4.1)', () => {
+    const p = toy('rescale');
+    const opt = admmUnify(tf.train.sgd(0.1), { params: p.vars, ...ARGS, rho: 0.1, rhoGrowth: 4, rhoMax: 10, updateEvery: 1, rescaleDual: true });
+    const z = tf.engine().registeredVariables['admm_w1_rescale/unify_Z']!;
+    const u = tf.engine().registeredVariables['admm_w1_rescale/unify_U']!;
+    opt.minimize(p.loss, false, p.vars);
+    const uOld = Float32Array.from(u.dataSync());
+    opt.minimize(p.loss, false, p.vars);
+    const w = p.vars[0]!.dataSync();
+    const zNew = z.dataSync();
+    const uNew = u.dataSync();
+    // ρ went 0.4 → 1.6 at this update: U_new = (U_old + W − Z)/4
+    for (let i = 0; i < w.length; i++) expect(uNew[i]!).toBeCloseTo((uOld[i]! + w[i]! - zNew[i]!) / 4, 6);
+    expect(opt.admm.getConfig()['rescaleDual']).toBe(true);
+    opt.dispose();
+    p.dispose();
+  });
+
   it('drives the primal residual ‖W − Z‖ down over rounds on a toy quadratic', () => {
     const p = toy('primal');
     const opt = admmUnify(tf.train.sgd(0.1), { params: p.vars, ...ARGS, rho: 1, rhoGrowth: 1.2, rhoMax: 10, updateEvery: 5 });
@@ -149,7 +167,7 @@ describe('AdmmUnifyHook', () => {
     const rebuilt = HookedOptimizer.fromConfig(HookedOptimizer as never, config) as unknown as HookedOptimizer;
     const hook = rebuilt.hook<AdmmUnifyHook>('admm-unify')!;
     expect(hook).toBeInstanceOf(AdmmUnifyHook);
-    expect(hook.getConfig()).toEqual({ name: 'admm-unify', params: p.vars.map((v) => v.name), blockSize: [1, 4, 1], pruneRatio: 0.25, unifyRatio: 0.5, rho: 0.01, rhoGrowth: 2, rhoMax: 1, updateEvery: 2 });
+    expect(hook.getConfig()).toEqual({ name: 'admm-unify', params: p.vars.map((v) => v.name), blockSize: [1, 4, 1], pruneRatio: 0.25, unifyRatio: 0.5, rho: 0.01, rhoGrowth: 2, rhoMax: 1, updateEvery: 2, rescaleDual: false });
     rebuilt.dispose();
     p.dispose();
   });

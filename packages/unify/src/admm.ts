@@ -31,6 +31,11 @@ export interface AdmmUnifyArgs extends BlockArgs {
   rhoMax?: number;
   /** Steps between Z/U updates (the paper's E epochs, in steps). @defaultValue 100 [RECON] */
   updateEvery?: number;
+  /**
+   * Rescale the scaled dual when ρ changes, `U ← U·ρ_old/ρ_new` (Boyd et al. 2011, §3.4.1: U = Λ/ρ keeps the same
+   * Λ). This group's public ADMM code does not. @defaultValue false
+   */
+  rescaleDual?: boolean;
   /** Hook name. @defaultValue 'admm-unify' */
   name?: string;
 }
@@ -90,6 +95,7 @@ export class AdmmUnifyHook implements StepHook {
   readonly rhoGrowth: number;
   readonly rhoMax: number;
   readonly updateEvery: number;
+  readonly rescaleDual: boolean;
   /** Residuals logged at every Z/U update. */
   readonly residuals: AdmmResidual[] = [];
   private readonly layers: Constrained[];
@@ -114,6 +120,7 @@ export class AdmmUnifyHook implements StepHook {
     this.rhoGrowth = checkNumber('rhoGrowth', args.rhoGrowth ?? 2, { min: 1 });
     this.rhoMax = checkNumber('rhoMax', args.rhoMax ?? 1, { min: this.rho0 });
     this.updateEvery = checkNumber('updateEvery', args.updateEvery ?? 100, { integer: true, min: 1 });
+    this.rescaleDual = args.rescaleDual ?? false;
     const vars = resolveKernels(args.params);
     for (const w of vars) {
       const view = blockView(w.shape, { blockSize: this.blockShape });
@@ -193,7 +200,15 @@ export class AdmmUnifyHook implements StepHook {
     }
     const out: AdmmResidual = { step, rho: this.rhoValue, primal: Math.sqrt(primal), dual: this.rhoValue * Math.sqrt(dual) };
     this.residuals.push(out);
-    this.setRho(Math.min(this.rhoValue * this.rhoGrowth, this.rhoMax));
+    const next = Math.min(this.rhoValue * this.rhoGrowth, this.rhoMax);
+    if (this.rescaleDual && next !== this.rhoValue) {
+      const f = this.rhoValue / next;
+      tidy(() => {
+        const factor = scalar(f);
+        for (const l of this.layers) l.u.assign(mul(l.u, factor));
+      });
+    }
+    this.setRho(next);
     return out;
   }
 
@@ -242,7 +257,7 @@ export class AdmmUnifyHook implements StepHook {
   }
 
   /** JSON config; `fromConfig` finds the kernels by name among the live variables. */
-  getConfig(): { [key: string]: string | number | number[] | string[] } {
+  getConfig(): { [key: string]: string | number | boolean | number[] | string[] } {
     return {
       name: this.name,
       params: this.layers.map((l) => l.w.name),
@@ -253,6 +268,7 @@ export class AdmmUnifyHook implements StepHook {
       rhoGrowth: this.rhoGrowth,
       rhoMax: this.rhoMax,
       updateEvery: this.updateEvery,
+      rescaleDual: this.rescaleDual,
     };
   }
 
@@ -265,7 +281,7 @@ export class AdmmUnifyHook implements StepHook {
       if (!v) throw new TrainkitError('UNKNOWN_VARIABLE', `AdmmUnifyHook config names variable ${JSON.stringify(n)}, which is not live.`, 'config.params');
       return v;
     });
-    return new AdmmUnifyHook({ ...(config as unknown as AdmmUnifyArgs), blockSize: config['blockSize'] as unknown as BlockShape, params: vars });
+    return new AdmmUnifyHook({ ...(config as unknown as AdmmUnifyArgs), blockSize: config['blockSize'] as unknown as BlockShape, rescaleDual: config['rescaleDual'] === true, params: vars });
   }
 
   /** Frees Z, U and ρ; idempotent. */
