@@ -33,10 +33,19 @@ export function lineChart(args: {
   yTitle?: string;
   yZero?: boolean;
   logX?: boolean;
+  /** Integer ticks on x. @defaultValue true when x is `epoch` */
+  integerX?: boolean;
   width?: number;
   height?: number;
 }): Record<string, unknown> {
-  const xEnc = { field: args.x, type: 'quantitative', title: args.xTitle ?? args.x, ...(args.logX ? { scale: { type: 'log' } } : {}) };
+  const integerX = args.integerX ?? args.x === 'epoch';
+  const xEnc = {
+    field: args.x,
+    type: 'quantitative',
+    title: args.xTitle ?? args.x,
+    ...(args.logX ? { scale: { type: 'log' } } : {}),
+    ...(integerX ? { axis: { tickMinStep: 1, format: 'd' } } : {}),
+  };
   const yScale = { zero: args.yZero ?? false };
   const color = args.color ? { field: args.color, type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2 } } : undefined;
   const base = { width: args.width ?? WIDTH, height: args.height ?? HEIGHT, data: { values: args.data } };
@@ -75,7 +84,8 @@ export function lineChart(args: {
 }
 
 /**
- * One bar per `x` category at the mean of `y`, with a ±1 standard deviation error bar and the individual values as dots.
+ * One column per `x` category: the mean of `y` (a wide tick, or a bar from zero with `yZero`), a ±1 standard deviation
+ * error bar, and the individual values (e.g. one per seed) as dots.
  *
  * @param args.data - one row per run (e.g. per seed)
  * @returns a Vega-Lite spec
@@ -94,17 +104,21 @@ export function barWithErrors(args: {
   const x = { field: args.x, type: 'nominal', title: args.xTitle ?? null, sort: null, axis: { labelAngle: -30, labelLimit: 220 } };
   const yTitle = args.yTitle ?? args.y;
   const scale = { zero: args.yZero ?? false };
+  const n = new Set(args.data.map((r) => r[args.x])).size;
+  const mean = args.yZero
+    ? { mark: { type: 'bar', opacity: 0.55 }, encoding: { x, y: { aggregate: 'mean', field: args.y, type: 'quantitative', title: yTitle, scale } } }
+    : { mark: { type: 'tick', thickness: 3, size: 36, color: '#4c78a8' }, encoding: { x, y: { aggregate: 'mean', field: args.y, type: 'quantitative', title: yTitle, scale } } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...(args.title ? { title: args.title } : {}),
-    width: args.width ?? Math.max(220, 70 * new Set(args.data.map((r) => r[args.x])).size),
+    width: args.width ?? Math.max(260, 90 * n),
     height: args.height ?? HEIGHT,
     data: { values: args.data },
     config: CHART_CONFIG,
     layer: [
-      { mark: { type: 'bar', opacity: 0.55 }, encoding: { x, y: { aggregate: 'mean', field: args.y, type: 'quantitative', title: yTitle, scale } } },
-      { mark: { type: 'errorbar', extent: 'stdev', ticks: true }, encoding: { x, y: { field: args.y, type: 'quantitative', title: yTitle, scale } } },
-      { mark: { type: 'point', filled: true, color: 'black', size: 30 }, encoding: { x, y: { field: args.y, type: 'quantitative', title: yTitle, scale } } },
+      mean,
+      { mark: { type: 'errorbar', extent: 'stdev', ticks: { size: 14 }, color: '#4c78a8' }, encoding: { x, y: { field: args.y, type: 'quantitative', title: yTitle, scale } } },
+      { mark: { type: 'point', filled: true, color: 'black', size: 30, opacity: 0.7 }, encoding: { x, y: { field: args.y, type: 'quantitative', title: yTitle, scale } } },
     ],
   };
 }

@@ -98,7 +98,7 @@ async function cmdRun(p: Parsed, all: readonly ExperimentDefinition[], io: CliIo
   for (const id of planned.unsupported) io.out(`${id}: no "${profile}" profile, skipped`);
   const shardFlag = p.flags.get('shard');
   const jobs = shardFlag ? shardJobs(planned.jobs, parseShard(shardFlag)) : planned.jobs;
-  const backend: BenchBackend = await selectBackend(p.flags.get('backend') ?? 'auto', (l) => io.out(`backend: ${l}`));
+  const backend: BenchBackend = await selectBackend(p.flags.get('backend') ?? 'auto', (l) => io.out(l.startsWith('backend') ? l : `backend: ${l}`));
   io.out(
     `backend ${backend.name} (${backend.device}, ${backend.trainingKernels} training kernels, ${backend.threads} thread(s)); profile ${profile}; ` +
       `${jobs.length} runs${shardFlag ? ` (shard ${shardFlag} of ${planned.jobs.length})` : ''}; results in ${outDir}`,

@@ -27,7 +27,7 @@ function block(x: tf.SymbolicTensor, r: Resolved, name: string, filters: number,
  * @remarks Shortcuts that change shape use a 1×1 projection conv (+ norm), He et al.'s option B.
  * Layer names: `stem`, `stem_bn`, `s{stage}b{block}_conv1`, `…_conv2`, `…_proj`, `…_add`, `gap`, `logits`.
  * With `norm: 'mimic'`: no `_bn` layers, `…_scale` (the residual scalar) before each `…_add`, and `last_bn` after `logits`.
- * Parameters at 32×32×3, 10 classes, width 16, BN: depth 8 → 78,042; 20 → 272,474; 56 → 855,770 (see README).
+ * Trainable parameters at 32×32×3, 10 classes, width 16, BN: depth 8 → 78,042; 20 → 272,474; 56 → 855,770.
  * @returns a new, uncompiled model that outputs logits (the caller disposes it)
  * @throws TrainkitError when depth is not 6n+2 with n >= 1
  */

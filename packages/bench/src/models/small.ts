@@ -15,7 +15,7 @@ export interface SmallCnnArgs extends ModelArgs {
  * flatten → dense(64) → norm → relu → logits.
  *
  * @remarks Layer names: `conv1`, `conv1_bn`, `conv1_relu`, `pool1`, `conv2`, …, `pool2`, `flatten`, `fc1`, `fc1_bn`,
- * `fc1_relu`, `logits`. 28×28×1 input, 10 classes: 105,866 parameters with BN (106,026 without).
+ * `fc1_relu`, `logits`. 28×28×1 input, 10 classes: 105,978 trainable parameters with BN, 105,866 without.
  * @returns a new, uncompiled model that outputs logits (the caller disposes it)
  */
 export function smallCnn(args: SmallCnnArgs = {}): tf.LayersModel {
@@ -44,7 +44,7 @@ export interface MlpArgs extends ModelArgs {
  * A multilayer perceptron: flatten → (dense → norm → relu) per hidden size → logits.
  *
  * @remarks Layer names: `flatten`, `fc1`, `fc1_bn`, `fc1_relu`, `fc2`, …, `logits`. 28×28×1 input, 10 classes,
- * default sizes: 235,914 parameters with BN (235,146 + 1,152 = 236,298 without: bias replaces BN's beta/gamma).
+ * default sizes: 235,530 trainable parameters with BN, 235,146 without.
  * @returns a new, uncompiled model that outputs logits (the caller disposes it)
  */
 export function mlp(args: MlpArgs = {}): tf.LayersModel {

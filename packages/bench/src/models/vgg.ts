@@ -18,7 +18,7 @@ const CFG_A: Array<number | 'M'> = [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 
  *
  * @remarks A pool is skipped when the feature map is already 1 pixel wide (28×28 inputs have room for 4).
  * Layer names: `conv1`…`conv8` (+ `_bn`, `_relu`), `pool1`…, `gap`, `logits`.
- * Parameters at 32×32×3, 10 classes, ×0.125, BN: 129,498 (see README).
+ * Trainable parameters at 32×32×3, 10 classes, ×0.125, BN: 145,554.
  * @returns a new, uncompiled model that outputs logits (the caller disposes it)
  */
 export function vgg(args: VggArgs = {}): tf.LayersModel {

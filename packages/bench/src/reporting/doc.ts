@@ -36,7 +36,7 @@ export function toMarkdown(blocks: readonly Block[]): string {
         out.push('');
         break;
       case 'plot':
-        out.push(`![${b.title}](${b.file})`, '');
+        out.push(`![${b.title}](${b.file})`, '', `*${b.title}*`, '');
         break;
       case 'code':
         out.push(`\`\`\`${b.lang ?? ''}`, b.text, '```', '');
@@ -77,12 +77,12 @@ function markdownToHtml(md: string): string {
 }
 
 const CSS = `
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#1a1a1a;line-height:1.45}
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#1a1a1a;line-height:1.45}
 h1{border-bottom:2px solid #ddd;padding-bottom:.3em}h2{margin-top:2em;border-bottom:1px solid #e4e4e4;padding-bottom:.2em}h3{margin-top:1.6em}
 table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}tr:nth-child(even) td{background:#fafafa}code{background:#f2f2f2;padding:0 3px;border-radius:3px;font-size:90%}
 pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:12px}
-.plots{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}.plot{border:1px solid #e6e6e6;padding:8px;background:#fff}
+.plots{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}.plot{border:1px solid #e6e6e6;padding:8px;background:#fff;margin:0}.plot figcaption{font-size:12px;color:#555;max-width:560px;margin-top:4px}
 .v-reproduced{color:#0a7d32;font-weight:600}.v-not{color:#b3261e;font-weight:600}.v-inconclusive{color:#8a6d00;font-weight:600}
 `;
 
@@ -117,7 +117,7 @@ export function toHtml(title: string, blocks: readonly Block[]): string {
         );
         break;
       case 'plot':
-        plots.push(`<figure class="plot" title="${esc(b.title)}">${b.svg}</figure>`);
+        plots.push(`<figure class="plot">${b.svg}<figcaption>${inlineHtml(b.title)}</figcaption></figure>`);
         break;
       case 'code':
         out.push(`<pre><code>${esc(b.text)}</code></pre>`);

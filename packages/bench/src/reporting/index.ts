@@ -198,8 +198,8 @@ export async function writeReport(opts: ReportOptions): Promise<ReportSummary> {
         await addPlot(
           plotBlocks,
           `${ctxId}-final`,
-          'final test accuracy per arm',
-          barWithErrors({ data: group.map((r) => ({ arm: label.get(r.armId) ?? r.armId, value: r.metrics[finalMetric], seed: r.seed })), x: 'arm', y: 'value', title: `Final test accuracy per arm (bar: mean, line: ± std, dots: seeds; ${subtitle})`, yTitle: 'test accuracy' }),
+          'final test accuracy per arm (wide tick: mean over seeds, error bar: ± 1 std, dots: single seeds)',
+          barWithErrors({ data: group.map((r) => ({ arm: label.get(r.armId) ?? r.armId, value: r.metrics[finalMetric], seed: r.seed })), x: 'arm', y: 'value', title: `Final test accuracy per arm (${subtitle})`, yTitle: 'test accuracy' }),
         );
       }
       if (exp?.plots) {
