@@ -70,7 +70,11 @@ export function registerWasmTrainingKernels(): readonly string[] {
   return wasmTrainingKernelNames;
 }
 
-/** True when every trainkit wasm kernel is the one registered. */
+/**
+ * Whether trainkit's wasm kernels are the registered ones.
+ *
+ * @returns true when every kernel of {@link wasmTrainingKernelNames} is trainkit's on `wasm`
+ */
 export function wasmTrainingKernelsRegistered(): boolean {
   return configs.every((c) => getKernel(c.kernelName, 'wasm')?.kernelFunc === c.kernelFunc);
 }

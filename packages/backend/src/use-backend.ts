@@ -220,7 +220,11 @@ function attempt(name: BackendName, opts: UseBackendOptions): Promise<Attempt> {
   }
 }
 
-/** True when the gradient registry holds tfjs' gradients (the tfjs-core CJS entry registers none). */
+/**
+ * Whether tfjs' gradients are registered (the tfjs-core CJS entry registers none).
+ *
+ * @returns true when the gradients of Conv2D, BatchMatMul and Relu are in the registry
+ */
 export function gradientsRegistered(): boolean {
   return tf.getGradient('Conv2D') != null && tf.getGradient('BatchMatMul') != null && tf.getGradient('Relu') != null;
 }

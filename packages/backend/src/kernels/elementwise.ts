@@ -57,7 +57,18 @@ function leadingReduce(kernel: string, mean: boolean) {
     const src = be.typedArrayFromHeap(x);
     const dst = be.typedArrayFromHeap(out);
     const acc = new Float64Array(c);
-    for (let i = 0; i < n; i++) {
+    // Four rows per pass: a third fewer accumulator loads/stores than one row at a time.
+    let i = 0;
+    for (; i + 3 < n; i += 4) {
+      const b0 = i * c;
+      const b1 = b0 + c;
+      const b2 = b1 + c;
+      const b3 = b2 + c;
+      for (let j = 0; j < c; j++) {
+        acc[j] = (acc[j] as number) + ((src[b0 + j] as number) + (src[b1 + j] as number) + (src[b2 + j] as number) + (src[b3 + j] as number));
+      }
+    }
+    for (; i < n; i++) {
       const base = i * c;
       for (let j = 0; j < c; j++) acc[j] = (acc[j] as number) + (src[base + j] as number);
     }
