@@ -195,6 +195,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       const ev = await evaluate(model, args.test, { batchSize: args.evalBatchSize });
       point['testAcc'] = ev.acc;
       point['testLoss'] = ev.loss;
+      args.progress?.tick(0, { testAcc: ev.acc });
     }
     point['seconds'] = (performance.now() - t0) / 1000;
     const more = await args.onEpoch?.(epoch + 1, point);

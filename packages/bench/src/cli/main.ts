@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrainkitError } from '@trainkit/core';
 import type { ExperimentDefinition, ProfileName } from '../experiment';
+import type { SpeedModel } from '../speed';
 import { formatDuration } from '../progress';
 import { writeReport, saveSpeed } from '../reporting/index';
 import { PROFILES, parseShard, planJobs, runJobs, selectBackend, shardJobs, type BenchBackend } from '../runner';
@@ -21,7 +22,7 @@ Usage:
   trainkit-bench run <experiment...|all> [--profile smoke|quick|standard|paper] [--seeds N]
                      [--backend auto|wasm|cpu|node|node-gpu|webgpu] [--data DIR] [--out DIR] [--shard i/n]
   trainkit-bench report [DIR...] [--out DIR]   merge result folders into report.md + report.html
-  trainkit-bench speed [--backends a,b] [--steps N] [--out DIR]   training step time per backend
+  trainkit-bench speed [--backends a,b] [--models smallCnn,resnet20] [--steps N] [--out DIR]   step time per backend
 
 Results: <out>/<experiment>/<run-id>.json (default out: packages/bench/results). Finished runs are skipped, so an
 interrupted sweep resumes. --shard i/n runs every n-th job starting at the i-th (1-based) of the planned list.
@@ -43,7 +44,7 @@ interface Parsed {
   flags: Map<string, string>;
 }
 
-const VALUE_FLAGS = new Set(['profile', 'seeds', 'backend', 'data', 'out', 'shard', 'backends', 'steps']);
+const VALUE_FLAGS = new Set(['profile', 'seeds', 'backend', 'data', 'out', 'shard', 'backends', 'steps', 'models']);
 const BOOL_FLAGS = new Set(['help', 'no-report']);
 
 function parseArgs(argv: readonly string[]): Parsed {
@@ -128,7 +129,9 @@ async function cmdSpeed(p: Parsed, io: CliIo, outDir: string): Promise<number> {
   const { runSpeed, formatSpeedTable } = await import('../speed');
   const backends = p.flags.get('backends')?.split(',').filter(Boolean);
   const steps = p.flags.get('steps') ? Number(p.flags.get('steps')) : undefined;
-  const result = await runSpeed({ ...(backends ? { backends } : {}), ...(steps ? { steps } : {}), log: io.out });
+  if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1)) throw new TrainkitError('INVALID_ARGUMENT', `--steps must be an integer >= 1; received "${p.flags.get('steps')}"`, '--steps');
+  const models = p.flags.get('models')?.split(',').filter(Boolean) as SpeedModel[] | undefined;
+  const result = await runSpeed({ ...(backends ? { backends } : {}), ...(steps ? { steps } : {}), ...(models ? { models } : {}), log: io.out });
   const table = formatSpeedTable(result);
   io.out(table);
   io.out(`saved ${saveSpeed(outDir, result, table)}`);
