@@ -38,11 +38,6 @@ export class WasmOps {
     return this.run('Transpose', { x }, { perm });
   }
 
-  /** Slices `x` with per-axis begin/size (size -1 = to the end). */
-  slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
-    return this.run('Slice', { x }, { begin, size });
-  }
-
   /** Rows [b0, b0 + n) of axis 0 (contiguous): one copy of just those rows (stock Slice copies all of `x` first). */
   sliceRows(x: TensorInfo, b0: number, n: number): TensorInfo {
     const be = this.backend as unknown as {
@@ -54,6 +49,32 @@ export class WasmOps {
     this.temps.push(out);
     const src = be.typedArrayFromHeap(x);
     be.typedArrayFromHeap(out).set(src.subarray(b0 * row, (b0 + n) * row));
+    return out;
+  }
+
+  /**
+   * Spatial window of a 4-D tensor: `[:, b1:b1+s1, b2:b2+s2, :]`, copied block by block on the heap
+   * (stock Slice first copies the whole tensor out of the heap, then loops in JavaScript).
+   */
+  crop4d(x: TensorInfo, b1: number, b2: number, s1: number, s2: number): TensorInfo {
+    const be = this.backend as unknown as {
+      makeOutput(shape: number[], dtype: string): TensorInfo;
+      typedArrayFromHeap(t: TensorInfo): Float32Array;
+    };
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const out = be.makeOutput([n, s1, s2, c], x.dtype);
+    this.temps.push(out);
+    const src = be.typedArrayFromHeap(x);
+    const dst = be.typedArrayFromHeap(out);
+    const len = s2 * c;
+    let o = 0;
+    for (let i = 0; i < n; i++) {
+      for (let r = 0; r < s1; r++) {
+        const from = ((i * h + b1 + r) * w + b2) * c;
+        dst.set(src.subarray(from, from + len), o);
+        o += len;
+      }
+    }
     return out;
   }
 

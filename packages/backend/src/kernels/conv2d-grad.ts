@@ -73,7 +73,7 @@ function filterGradChunked(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: Co
   let pR = (KW - 1) * dw + (OW - 1) * sw + 1 - W - pL;
   let xt = ops.transpose(x, [3, 1, 2, 0]); // [Ci, H, W, B]
   if (pB < 0 || pR < 0) {
-    xt = ops.slice(xt, [0, 0, 0, 0], [-1, H + Math.min(pB, 0), W + Math.min(pR, 0), -1]);
+    xt = ops.crop4d(xt, 0, 0, H + Math.min(pB, 0), W + Math.min(pR, 0));
     pB = Math.max(pB, 0);
     pR = Math.max(pR, 0);
   }
@@ -155,7 +155,7 @@ export function fullCorrelationInput(
     const b1 = Math.max(-before[1], 0);
     const s0 = L1 - b0 - Math.max(-after[0], 0);
     const s1 = L2 - b1 - Math.max(-after[1], 0);
-    t = ops.slice(t, [0, b0, b1, 0], [-1, s0, s1, -1]);
+    t = ops.crop4d(t, b0, b1, s0, s1);
     before = [Math.max(before[0], 0), Math.max(before[1], 0)];
     after = [Math.max(after[0], 0), Math.max(after[1], 0)];
   }
