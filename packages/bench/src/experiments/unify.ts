@@ -66,6 +66,8 @@ export interface UnifySettings extends ProfileSettings {
   rhoMax: number;
   /** Z/U updates per epoch of the ADMM phase. */
   admmUpdatesPerEpoch: number;
+  /** Rescale the scaled dual U when ρ grows (Boyd §3.4.1); this group's code does not. */
+  rescaleDual: boolean;
   /** Block size along input channels: blocks (1, blockSize, 1). */
   blockSize: number;
   /** Fine-tuning of unified blocks: learn one magnitude per block (true) or freeze them (false). */
@@ -99,6 +101,7 @@ const common = {
   fineTuneLr: 5e-4,
   rhoGrowth: 2,
   rhoMax: 4,
+  rescaleDual: true,
   blockSize: 4,
   trainSharedMagnitude: true,
   resnetDepth: 8,
@@ -269,7 +272,7 @@ async function runArm(ctx: RunContext<UnifySettings>): Promise<{ metrics: Record
       optimizer = withHooks(tf.train.adam(s.fineTuneLr), unifiedHook(plan, { trainSharedMagnitude: s.trainSharedMagnitude }));
     } else {
       const updateEvery = Math.max(1, Math.floor(stepsPerEpoch / s.admmUpdatesPerEpoch));
-      const admm = admmUnify(tf.train.adam(s.admmLr), { params: kernels, ...blockArgs, rho: s.rho, rhoGrowth: s.rhoGrowth, rhoMax: s.rhoMax, updateEvery });
+      const admm = admmUnify(tf.train.adam(s.admmLr), { params: kernels, ...blockArgs, rho: s.rho, rhoGrowth: s.rhoGrowth, rhoMax: s.rhoMax, rescaleDual: s.rescaleDual, updateEvery });
       try {
         await train({ model, optimizer: admm, train: tr, epochs: s.admmEpochs, batchSize: s.batchSize, seed: ctx.seed * 7919 + 1, progress: ctx.progress });
         plan = admm.hardProject();
