@@ -73,7 +73,8 @@ describe('encodeUnified / decodeUnified', () => {
     expect(s.valuesRatio).toBeCloseTo(18 / 8, 12);
     expect(s.bitsRatio).toBeCloseTo((32 * 18) / (32 * 8 + 8 + 8), 12);
     // multiplies per output position: kept 4 + unified 2 × 1 + pruned 0 = 6 of 16
-    expect(s.multiplies).toEqual({ dense: 16, remaining: 6, ratio: 16 / 6 });
+    expect(s.multiplies).toEqual({ dense: 16, remaining: 6, saved: 10, ratio: 16 / 6 });
+    expect([s.denseBits, s.storedBits]).toEqual([32 * 18, 8 * s.encodedBytes]);
     const bytes = encodeUnified([k, b], plan);
     expect(bytes.byteLength).toBe(s.encodedBytes);
     const dec = decodeUnified(bytes);

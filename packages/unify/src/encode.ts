@@ -10,11 +10,13 @@ const STATES = [BlockState.keep, BlockState.unify, BlockState.prune] as const;
 
 /** Storage of one tensor in the encoded format. */
 export interface LayerStats {
+  /** Variable name. */
   name: string;
   /** Elements. */
   size: number;
   /** Complete blocks (0 for tensors without a plan). */
   blocks: number;
+  /** Blocks pruned / unified / kept dense. */
   pruned: number;
   unified: number;
   kept: number;
@@ -40,16 +42,22 @@ export interface CompressionStats {
   encodedBytes: number;
   /** `denseBytes / encodedBytes`: the real ratio of bytes written. */
   ratio: number;
+  /** `32 · totalWeights`. */
+  denseBits: number;
+  /** `8 · encodedBytes`: every bit written, header and padding included. */
+  storedBits: number;
   /** float32 values stored (spec §5 "stored values"). */
   storedValues: number;
   /** `totalWeights / storedValues` (spec §5 CR_values). */
   valuesRatio: number;
+  /** Sign bits in total. */
   signBits: number;
+  /** Block-map bits in total. */
   mapBits: number;
   /** `32·N / (32·stored + sign bits + map bits)` (spec §5 CR_bits, without the header). */
   bitsRatio: number;
-  /** Multiplies per output position over the planned kernels: dense vs remaining. */
-  multiplies: { dense: number; remaining: number; ratio: number };
+  /** Multiplies per output position over the planned kernels: dense, remaining, saved (= dense − remaining), ratio. */
+  multiplies: { dense: number; remaining: number; saved: number; ratio: number };
   layers: LayerStats[];
 }
 
@@ -147,12 +155,14 @@ export function compressionStats(params: readonly (Variable | ParamRef)[] | Laye
     denseBytes: 4 * totalWeights,
     encodedBytes,
     ratio: (4 * totalWeights) / encodedBytes,
+    denseBits: 32 * totalWeights,
+    storedBits: 8 * encodedBytes,
     storedValues,
     valuesRatio: totalWeights / storedValues,
     signBits,
     mapBits,
     bitsRatio: (32 * totalWeights) / (32 * storedValues + signBits + mapBits),
-    multiplies: { dense, remaining, ratio: remaining === 0 ? Infinity : dense / remaining },
+    multiplies: { dense, remaining, saved: dense - remaining, ratio: remaining === 0 ? Infinity : dense / remaining },
     layers,
   };
 }
