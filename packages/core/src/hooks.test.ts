@@ -179,6 +179,24 @@ describe('HookedOptimizer with hooks', () => {
     p.dispose();
   });
 
+  it('a throwing hook leaves no tensors behind and the variables untouched', () => {
+    const p = problem('throws');
+    const before = p.vars.map((v) => Array.from(v.dataSync()));
+    const opt = withHooks(tf.train.sgd(0.1), {
+      name: 'bad',
+      transformGradients: () => {
+        throw new Error('boom');
+      },
+    });
+    const n = tf.memory().numTensors;
+    expect(() => opt.minimize(p.loss, true, p.vars)).toThrow('boom');
+    expect(tf.memory().numTensors).toBe(n);
+    p.vars.forEach((v, i) => expect(Array.from(v.dataSync())).toEqual(before[i]));
+    expect(opt.iterations).toBe(0);
+    opt.dispose();
+    p.dispose();
+  });
+
   it('dispose is idempotent and later use throws DISPOSED', () => {
     const opt = withHooks(tf.train.sgd(0.1), countingHook('h', []));
     opt.dispose();

@@ -2,6 +2,8 @@ import {
   Optimizer,
   Variable,
   clone,
+  dispose,
+  type Scalar,
   serialization,
   tidy,
   type NamedTensorMap,
@@ -110,6 +112,26 @@ export class HookedOptimizer extends Optimizer {
       for (const h of this.hooks) h.afterApply?.(ctx);
     });
     this.incrementIterations();
+  }
+
+  /**
+   * Same as tf.Optimizer.minimize, but frees the gradients and the cost when a hook or the inner optimizer throws.
+   *
+   * @returns the cost when `returnCost` (the caller disposes it), else null
+   */
+  override minimize(f: () => Scalar, returnCost = false, varList?: Variable[]): Scalar | null {
+    const { value, grads } = this.computeGradients(f, varList);
+    try {
+      this.applyGradients(grads);
+    } catch (err) {
+      value.dispose();
+      throw err;
+    } finally {
+      dispose(Object.values(grads));
+    }
+    if (returnCost) return value;
+    value.dispose();
+    return null;
   }
 
   /**
