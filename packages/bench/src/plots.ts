@@ -47,7 +47,7 @@ export function lineChart(args: {
     ...(integerX ? { axis: { tickMinStep: 1, format: 'd' } } : {}),
   };
   const yScale = { zero: args.yZero ?? false };
-  const color = args.color ? { field: args.color, type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2 } } : undefined;
+  const color = args.color ? { field: args.color, type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2, labelLimit: 320, symbolOpacity: 1, symbolType: 'circle', symbolSize: 90 } } : undefined;
   const base = { width: args.width ?? WIDTH, height: args.height ?? HEIGHT, data: { values: args.data } };
   const title = args.title ? { title: args.title } : {};
   if (args.aggregate) {
@@ -152,7 +152,7 @@ export function scatter(args: {
     encoding: {
       x: { field: args.x, type: 'quantitative', title: args.xTitle ?? args.x, scale: { zero: false, ...(args.logX ? { type: 'log' } : {}) } },
       y: { field: args.y, type: 'quantitative', title: args.yTitle ?? args.y, scale: { zero: false, ...(args.logY ? { type: 'log' } : {}) } },
-      ...(args.color ? { color: { field: args.color, type: 'nominal', title: null, legend: { orient: 'bottom' } } } : {}),
+      ...(args.color ? { color: { field: args.color, type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 320 } } } : {}),
     },
   };
 }
