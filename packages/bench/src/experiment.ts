@@ -101,6 +101,11 @@ export interface PlotSpec {
 
 export interface ExperimentDefinition<P extends ProfileSettings = ProfileSettings> {
   id: string;
+  /**
+   * Bump when `run` changes what it measures: it is part of every run id, so results of the old code are not
+   * mistaken for finished runs of the new one (the report keeps only the newest run per arm and seed).
+   */
+  version?: number;
   title: string;
   paper: { title: string; authors: string; year: number; url: string };
   claims: ClaimSpec[];

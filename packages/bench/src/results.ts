@@ -36,12 +36,16 @@ export function configHash(value: unknown): string {
 }
 
 /**
- * The run id: arm, seed, profile, backend and a hash of (settings, arm), so a changed configuration is a new run.
+ * The run id: arm, seed, profile, backend and a hash of (settings without `seeds`, arm, experiment version), so a
+ * changed configuration is a new run while asking for more seeds keeps the runs already done.
  *
  * @returns a file-name-safe id, e.g. `adam__s1__quick__wasm__3f2a9c1d`
  */
-export function makeRunId(args: { arm: ArmSpec; seed: number; profile: ProfileName; backend: string; settings: unknown }): string {
-  const id = `${args.arm.id}__s${args.seed}__${args.profile}__${args.backend}__${configHash({ settings: args.settings, arm: args.arm })}`;
+export function makeRunId(args: { arm: ArmSpec; seed: number; profile: ProfileName; backend: string; settings: unknown; version?: number | string }): string {
+  const { seeds: _seeds, ...settings } = (args.settings ?? {}) as Record<string, unknown>;
+  const hashed: Record<string, unknown> = { settings, arm: args.arm };
+  if (args.version !== undefined) hashed['version'] = args.version;
+  const id = `${args.arm.id}__s${args.seed}__${args.profile}__${args.backend}__${configHash(hashed)}`;
   return id.replace(/[^A-Za-z0-9._-]/g, '-');
 }
 
@@ -105,14 +109,16 @@ export function isFinished(outDir: string, experimentId: string, runId: string):
 }
 
 /**
- * Reads every run record under one or more results folders (`<dir>/<experiment>/*.json`), merging them: the same
- * (experiment, run id) found in several folders counts once (the most recently finished copy wins).
+ * Reads every run record under one or more results folders (`<dir>/<experiment>/*.json`), merging them: one run per
+ * (experiment, arm, seed, profile, backend) — the same run found in several folders, or an older run of a since
+ * changed configuration, counts once: the most recently finished wins.
  *
- * @returns the runs and the files that could not be read
+ * @returns the runs, the files that could not be read, and how many older runs were superseded
  */
-export function readRuns(dirs: readonly string[]): { runs: StoredRun[]; unreadable: string[] } {
+export function readRuns(dirs: readonly string[]): { runs: StoredRun[]; unreadable: string[]; superseded: number } {
   const byKey = new Map<string, StoredRun>();
   const unreadable: string[] = [];
+  let superseded = 0;
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
     for (const exp of readdirSync(dir)) {
@@ -126,8 +132,9 @@ export function readRuns(dirs: readonly string[]): { runs: StoredRun[]; unreadab
           unreadable.push(file);
           continue;
         }
-        const key = `${run.experimentId}/${run.runId}`;
+        const key = `${run.experimentId}/${run.armId}/${run.seed}/${run.profile}/${run.backend.name}`;
         const prev = byKey.get(key);
+        if (prev && prev.runId !== run.runId) superseded++;
         if (!prev || prev.finishedAt < run.finishedAt) byKey.set(key, run);
       }
     }
@@ -135,5 +142,5 @@ export function readRuns(dirs: readonly string[]): { runs: StoredRun[]; unreadab
   const runs = [...byKey.values()].sort((a, b) =>
     a.experimentId === b.experimentId ? (a.armId === b.armId ? a.seed - b.seed : a.armId < b.armId ? -1 : 1) : a.experimentId < b.experimentId ? -1 : 1,
   );
-  return { runs, unreadable };
+  return { runs, unreadable, superseded };
 }

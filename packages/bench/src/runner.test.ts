@@ -66,7 +66,8 @@ describe('results store', () => {
     const id = makeRunId(base);
     expect(id).toMatch(/^a__s1__quick__wasm__[0-9a-f]{8}$/);
     expect(makeRunId({ ...base, settings: { lr: 0.1, seeds: 2 } })).toBe(id); // key order does not matter
-    for (const other of [{ settings: { seeds: 2, lr: 0.2 } }, { seed: 2 }, { backend: 'cpu' }, { profile: 'smoke' as const }, { arm: { id: 'a', label: 'A2' } }]) {
+    expect(makeRunId({ ...base, settings: { lr: 0.1, seeds: 5 } })).toBe(id); // more seeds keep the runs done
+    for (const other of [{ settings: { seeds: 2, lr: 0.2 } }, { seed: 2 }, { backend: 'cpu' }, { profile: 'smoke' as const }, { arm: { id: 'a', label: 'A2' } }, { version: 2 }]) {
       expect(makeRunId({ ...base, ...other })).not.toBe(id);
     }
   });
@@ -107,6 +108,9 @@ describe('sweeps', () => {
 
     const third = await runJobs(jobs, { outDir: out, backend, progress: quiet });
     expect(third).toMatchObject({ done: 0, skipped: 4 });
+    const forced = await runJobs(jobs.slice(0, 1), { outDir: out, backend, progress: quiet, force: true });
+    expect(forced).toMatchObject({ done: 1, skipped: 0 });
+    expect(readRuns([out]).runs).toHaveLength(4);
   });
 
   it('a corrupt result file (e.g. written by hand, truncated) is not counted as finished', async () => {
@@ -128,6 +132,13 @@ describe('sweeps', () => {
     expect(merged.runs).toHaveLength(6);
     expect(merged.runs.map((r) => `${r.armId}${r.seed}`)).toEqual(['a1', 'a2', 'a3', 'b1', 'b2', 'b3']);
     expect(merged.unreadable).toEqual([]);
+    // a newer run of a changed configuration supersedes the older one of the same arm and seed
+    const changed = fake(new Map());
+    changed.version = 2;
+    await runJobs(planJobs([changed], { profile: 'quick', seeds: 1 }).jobs, { outDir: join(root, 's3'), backend, progress: quiet });
+    const all = readRuns([join(root, 's1'), join(root, 's2'), join(root, 's3')]);
+    expect(all.runs).toHaveLength(6);
+    expect(all.superseded).toBe(2);
   });
 });
 

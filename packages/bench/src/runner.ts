@@ -102,6 +102,8 @@ export interface RunJobsOptions {
   progress?: Progress;
   /** @defaultValue process.stderr */
   stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Re-run jobs even when their result exists (the new result replaces it). @defaultValue false */
+  force?: boolean;
   /** Called after each job (for tests). */
   onJobDone?: (job: Job, status: 'done' | 'skipped' | 'failed', run?: StoredRun) => void;
 }
@@ -132,9 +134,9 @@ export async function runJobs(jobs: readonly Job[], opts: RunJobsOptions): Promi
     k++;
     const { experiment, arm, seed, profile, settings } = job;
     current = `[${k}/${jobs.length}] ${experiment.id} ${arm.id} s${seed}`;
-    const runId = makeRunId({ arm, seed, profile, backend: opts.backend.name, settings });
+    const runId = makeRunId({ arm, seed, profile, backend: opts.backend.name, settings, version: experiment.version });
     const file = resultPath(opts.outDir, experiment.id, runId);
-    if (isFinished(opts.outDir, experiment.id, runId)) {
+    if (!opts.force && isFinished(opts.outDir, experiment.id, runId)) {
       summary.skipped++;
       progress.log('finished earlier, skipped');
       opts.onJobDone?.(job, 'skipped');

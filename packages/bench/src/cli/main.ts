@@ -20,12 +20,12 @@ Usage:
   trainkit-bench                      run all --profile quick, then report (what \`pnpm bench\` does)
   trainkit-bench list                 experiments, their paper claims and profiles
   trainkit-bench run <experiment...|all> [--profile smoke|quick|standard|paper] [--seeds N]
-                     [--backend auto|wasm|cpu|node|node-gpu|webgpu] [--data DIR] [--out DIR] [--shard i/n]
+                     [--backend auto|wasm|cpu|node|node-gpu|webgpu] [--data DIR] [--out DIR] [--shard i/n] [--force]
   trainkit-bench report [DIR...] [--out DIR]   merge result folders into report.md + report.html
   trainkit-bench speed [--backends a,b] [--models smallCnn,resnet20] [--steps N] [--out DIR]   step time per backend
 
 Results: <out>/<experiment>/<run-id>.json (default out: packages/bench/results). Finished runs are skipped, so an
-interrupted sweep resumes. --shard i/n runs every n-th job starting at the i-th (1-based) of the planned list.
+interrupted sweep resumes (--force re-runs them). --shard i/n runs every n-th job starting at the i-th (1-based) of the planned list.
 Data: --data DIR, else TRAINKIT_DATA, else /usr/share/datasets/fashion-mnist, else the embedded subset.`;
 
 /** The bench package folder (holds package.json; results/ goes there by default). */
@@ -45,7 +45,7 @@ interface Parsed {
 }
 
 const VALUE_FLAGS = new Set(['profile', 'seeds', 'backend', 'data', 'out', 'shard', 'backends', 'steps', 'models']);
-const BOOL_FLAGS = new Set(['help', 'no-report']);
+const BOOL_FLAGS = new Set(['help', 'force']);
 
 function parseArgs(argv: readonly string[]): Parsed {
   const positional: string[] = [];
@@ -109,6 +109,7 @@ async function cmdRun(p: Parsed, all: readonly ExperimentDefinition[], io: CliIo
     backend,
     dataDir,
     stream: io.err,
+    force: p.flags.has('force'),
   });
   io.out(`${summary.done} run(s) done, ${summary.skipped} skipped (finished earlier), ${summary.failed.length} failed, ${formatDuration(summary.wallMs / 1000)}`);
   for (const f of summary.failed) io.out(`FAILED ${f.job}: ${f.error.split('\n')[0]}`);

@@ -77,8 +77,9 @@ const PREFERRED = ['testAcc', 'testLoss', 'trainLoss'];
  */
 export async function writeReport(opts: ReportOptions): Promise<ReportSummary> {
   const log = opts.log ?? (() => {});
-  const { runs, unreadable } = readRuns(opts.dirs);
+  const { runs, unreadable, superseded } = readRuns(opts.dirs);
   const problems: string[] = unreadable.map((f) => `unreadable result file skipped: ${f}`);
+  if (superseded > 0) problems.push(`${superseded} older run(s) of the same experiment, arm, seed, profile and backend were superseded by newer ones and left out`);
   const plotDir = join(opts.outDir, 'report-plots');
   mkdirSync(opts.outDir, { recursive: true });
   rmSync(plotDir, { recursive: true, force: true });
