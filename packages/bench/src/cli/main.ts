@@ -6,6 +6,7 @@ import type { ExperimentDefinition, ProfileName } from '../experiment';
 import type { SpeedModel } from '../speed';
 import { formatDuration } from '../progress';
 import { writeReport, saveSpeed } from '../reporting/index';
+import { embeddedFashionDir } from '../data';
 import { PROFILES, parseShard, planJobs, runJobs, selectBackend, shardJobs, type BenchBackend } from '../runner';
 
 /** Where output goes (tests pass their own). */
@@ -92,7 +93,13 @@ async function cmdRun(p: Parsed, all: readonly ExperimentDefinition[], io: CliIo
   const seeds = seedsFlag === undefined ? undefined : Number(seedsFlag);
   if (seeds !== undefined && !(Number.isInteger(seeds) && seeds >= 1)) throw new TrainkitError('INVALID_ARGUMENT', `--seeds must be an integer >= 1; received "${seedsFlag}"`, '--seeds');
   const dataFlag = p.flags.get('data');
-  const dataDir = dataFlag === undefined ? undefined : resolve(dataFlag);
+  // smoke and quick use the embedded subset (the same data on every machine) unless --data or TRAINKIT_DATA says otherwise.
+  const dataDir =
+    dataFlag !== undefined
+      ? resolve(dataFlag)
+      : (profile === 'smoke' || profile === 'quick') && !process.env['TRAINKIT_DATA']
+        ? embeddedFashionDir()
+        : undefined;
   if (dataDir) process.env['TRAINKIT_DATA'] = dataDir;
   const experiments = pickExperiments(all, p.positional.slice(1));
   const planned = planJobs(experiments, { profile, seeds });
