@@ -1,12 +1,3 @@
-import { defineConfig } from 'tsup';
+import { libraryConfig } from '../../tsup.shared';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', layers: 'src/layers/index.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  treeshake: true,
-  target: 'es2020',
-  external: [/^@tensorflow\//],
-});
+export default libraryConfig({ index: 'src/index.ts', layers: 'src/layers/index.ts' });

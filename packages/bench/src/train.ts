@@ -92,6 +92,16 @@ export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
  *
  * @returns plain numbers; no tensors left behind
  */
+/**
+ * Disposes an optimizer, including the learning-rate scalar that tfjs' `Momentum.dispose` forgets (tfjs#4647;
+ * a HookedOptimizer already frees it for its inner optimizer).
+ */
+export function disposeOptimizer(opt: tf.Optimizer): void {
+  opt.dispose();
+  const c = (opt as unknown as { c?: tf.Tensor }).c;
+  if (opt.getClassName() === 'Momentum' && c && !c.isDisposed) c.dispose();
+}
+
 export async function evaluate(model: tf.LayersModel, split: Split, opts: { batchSize?: number } = {}): Promise<{ acc: number; loss: number }> {
   const bs = opts.batchSize ?? 500;
   let correct = 0;

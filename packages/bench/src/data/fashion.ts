@@ -152,3 +152,24 @@ export async function loadFashionMnist(args: FashionMnistArgs = {}): Promise<{ t
     info: { name, trainSize: trainIx.length, testSize: testIx.length, source: source.kind, dir: source.dir },
   };
 }
+
+const loaded = new Map<string, Promise<{ train: Split; test: Split; info: DataInfo }>>();
+
+/**
+ * {@link loadFashionMnist}, memoised for the process: experiments call it once per run and every arm and seed shares
+ * one fixed, class-balanced subset (the seed varies initialisation and batch order only). The key includes the data
+ * directory the lookup resolves to, so a changed `--data` / `TRAINKIT_DATA` loads afresh.
+ *
+ * @returns the same promise for the same arguments and data directory; callers must not mutate the splits
+ */
+export function loadFashionMnistCached(args: FashionMnistArgs = {}): Promise<{ train: Split; test: Split; info: DataInfo }> {
+  const dir = args.embedded && args.dataDir === undefined ? embeddedFashionDir() : findFashionMnist(args.dataDir).dir;
+  const key = JSON.stringify([dir, args.trainSize ?? null, args.testSize ?? null, args.seed ?? 1]);
+  let p = loaded.get(key);
+  if (!p) {
+    p = loadFashionMnist(args);
+    loaded.set(key, p);
+    p.catch(() => loaded.delete(key));
+  }
+  return p;
+}

@@ -6,12 +6,12 @@ import * as tf from '@tensorflow/tfjs';
 import { constantSchedule, cosineSchedule, linearWarmup, type Schedule } from '@trainkit/core';
 import { afanLoss, type AfanLossArgs, type StatsAxes } from '@trainkit/afan';
 import { splitModel } from '@trainkit/afan/layers';
-import { loadFashionMnist, take, type Split } from '../data';
+import { loadFashionMnistCached, take, type Split } from '../data';
 import { defineExperiment, type ArmSpec, type ClaimVerdict, type CurvePoint, type DataInfo, type PlotSpec, type ProfileSettings, type RunRecord } from '../experiment';
 import { countParams, resnet } from '../models';
 import { barWithErrors, lineChart } from '../plots';
 import { VERDICT_RULE, verdictFromDiff } from '../stats';
-import { crossEntropy, evaluate, train, type LossFn } from '../train';
+import { crossEntropy, evaluate, train, type LossFn, disposeOptimizer } from '../train';
 
 /** Per-profile settings. */
 export interface AfanSettings extends ProfileSettings {
@@ -57,27 +57,12 @@ function splitLayer(depth: number): string {
   return `s1b${(depth - 2) / 6}_relu`;
 }
 
-const dataCache = new Map<string, Promise<{ train: Split; test: Split; info: DataInfo }>>();
 function data(trainSize: number, testSize: number): Promise<{ train: Split; test: Split; info: DataInfo }> {
-  const key = `${trainSize}/${testSize}`;
-  let p = dataCache.get(key);
-  if (!p) {
-    // One fixed, class-balanced subset for every arm and seed (the seed varies initialisation and batch order only).
-    p = loadFashionMnist({ trainSize, testSize, seed: 1 });
-    dataCache.set(key, p);
-  }
-  return p;
+  return loadFashionMnistCached({ trainSize, testSize, seed: 1 });
 }
 
 function build(s: AfanSettings, seed: number): tf.LayersModel {
   return resnet({ inputShape: [28, 28, 1], classes: 10, norm: 'batch', seed, depth: s.resnetDepth, width: s.resnetWidth });
-}
-
-function disposeOptimizer(opt: tf.Optimizer): void {
-  opt.dispose();
-  // tfjs#4647: Momentum.dispose forgets its learning-rate scalar.
-  const c = (opt as unknown as { c?: tf.Tensor }).c;
-  if (c && !c.isDisposed) c.dispose();
 }
 
 function schedule(lr: number, totalSteps: number, warmupFraction: number): Schedule {

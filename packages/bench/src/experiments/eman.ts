@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, withHooks, type HookedOptimizer } from '@trainkit/core';
 import { constantMomentum, pseudoLabelLoss, pseudoLabels } from '@trainkit/eman';
 import { emaTeacher, emanHook, type EmaTeacher } from '@trainkit/eman/layers';
-import { batches, loadFashionMnist, splitLabeled, weakStrong, type Batch, type Split } from '../data';
+import { batches, loadFashionMnistCached, splitLabeled, weakStrong, type Batch, type Split } from '../data';
 import { defineExperiment, type ArmSpec, type ClaimVerdict, type CurvePoint, type DataInfo, type PlotSpec, type ProfileSettings, type RunContext, type RunOutput, type RunRecord } from '../experiment';
 import { mlp } from '../models';
 import { lineChart } from '../plots';
@@ -62,16 +62,9 @@ const ARMS: EmanArm[] = FRACTIONS.flatMap((fraction) =>
 /** Claims are decided on accuracy differences of at least this much (0.5 points). */
 const MIN_EFFECT = 0.005;
 
-const dataCache = new Map<string, Promise<{ train: Split; test: Split; info: DataInfo }>>();
+// One fixed class-balanced pool for every arm and seed; the seed picks the labeled subset, the init and the batches.
 function data(trainSize: number, testSize: number): Promise<{ train: Split; test: Split; info: DataInfo }> {
-  const key = `${trainSize}/${testSize}`;
-  let p = dataCache.get(key);
-  if (!p) {
-    // One fixed class-balanced pool for every arm and seed; the seed picks the labeled subset, the init and the batches.
-    p = loadFashionMnist({ trainSize, testSize, seed: 1 });
-    dataCache.set(key, p);
-  }
-  return p;
+  return loadFashionMnistCached({ trainSize, testSize, seed: 1 });
 }
 
 /** An endless stream of batches: epoch after epoch, reshuffled each time. */

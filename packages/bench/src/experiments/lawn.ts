@@ -11,11 +11,11 @@ import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, paramsOf } from '@trainkit/core';
 import { lawn, type LawnOptimizer } from '@trainkit/lawn';
 import { finalHomogeneousParams, logitStats } from '@trainkit/lawn/layers';
-import { loadFashionMnist, take, type Split } from '../data';
+import { loadFashionMnistCached, take, type Split } from '../data';
 import { defineExperiment, type ArmSpec, type ClaimVerdict, type CurvePoint, type DataInfo, type PlotSpec, type ProfileSettings, type RunRecord } from '../experiment';
 import { lineChart } from '../plots';
 import { armMetric, compareArms, formatDiff, summarize, verdictFromDiff, VERDICT_RULE } from '../stats';
-import { evaluate, train } from '../train';
+import { evaluate, train, disposeOptimizer } from '../train';
 
 /** Per-profile settings. */
 export interface LawnSettings extends ProfileSettings {
@@ -89,20 +89,12 @@ function halve(split: Split): Split {
   return { ...split, x, shape: [h2, w2, c] };
 }
 
-const dataCache = new Map<string, Promise<{ train: Split; test: Split; info: DataInfo }>>();
 function data(s: LawnSettings): Promise<{ train: Split; test: Split; info: DataInfo }> {
-  const key = `${s.trainSize}/${s.testSize}/${s.imageSize}`;
-  let p = dataCache.get(key);
-  if (!p) {
-    // One fixed, class-balanced subset for every arm and seed (the seed varies initialisation and batch order).
-    p = loadFashionMnist({ trainSize: s.trainSize, testSize: s.testSize, seed: 1 }).then(({ train: tr, test: te, info }) =>
-      s.imageSize === 14
-        ? { train: halve(tr), test: halve(te), info: { ...info, name: `${info.name}, 2×2 average-pooled to 14×14` } }
-        : { train: tr, test: te, info },
-    );
-    dataCache.set(key, p);
-  }
-  return p;
+  return loadFashionMnistCached({ trainSize: s.trainSize, testSize: s.testSize, seed: 1 }).then(({ train: tr, test: te, info }) =>
+    s.imageSize === 14
+      ? { train: halve(tr), test: halve(te), info: { ...info, name: `${info.name}, 2×2 average-pooled to 14×14` } }
+      : { train: tr, test: te, info },
+  );
 }
 
 /**
@@ -129,13 +121,6 @@ export function lawnCnn(s: Pick<LawnSettings, 'imageSize' | 'filters' | 'hidden'
       L.dense({ name: 'logits', units: 10, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, 'logits') }) }),
     ],
   });
-}
-
-function disposeOptimizer(opt: tf.Optimizer): void {
-  opt.dispose();
-  // tfjs#4647: Momentum.dispose forgets its learning-rate scalar (HookedOptimizer frees it for its inner optimizer).
-  const c = (opt as unknown as { c?: tf.Tensor }).c;
-  if (opt.getClassName() === 'Momentum' && c && !c.isDisposed) c.dispose();
 }
 
 const experiment = defineExperiment<LawnSettings>({

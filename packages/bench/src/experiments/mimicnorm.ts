@@ -5,12 +5,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { constantSchedule, cosineSchedule, linearWarmup, type Schedule } from '@trainkit/core';
 import { mimicNorm } from '@trainkit/mimicnorm';
-import { balancedSubset, loadFashionMnist, take, type Split } from '../data';
+import { balancedSubset, loadFashionMnistCached, take, type Split } from '../data';
 import { defineExperiment, type ArmSpec, type ClaimVerdict, type CurvePoint, type DataInfo, type PlotSpec, type ProfileSettings, type RunRecord } from '../experiment';
 import { countParams, resnet, vgg } from '../models';
 import { lineChart, scatter } from '../plots';
 import { armMetric, compareArms, formatDiff, summarize, verdictFromDiff, type ArmComparison } from '../stats';
-import { crossEntropy, evaluate, measureStepMemory, train } from '../train';
+import { crossEntropy, evaluate, measureStepMemory, train, disposeOptimizer } from '../train';
 
 /** Per-profile settings. */
 export interface MimicNormSettings extends ProfileSettings {
@@ -64,16 +64,8 @@ const ARMS: MimicArm[] = [
   arm('resnet', 'mimic', 'micro'),
 ];
 
-const dataCache = new Map<string, Promise<{ train: Split; test: Split; info: DataInfo }>>();
 function data(trainSize: number, testSize: number, dataDir?: string): Promise<{ train: Split; test: Split; info: DataInfo }> {
-  const key = `${trainSize}/${testSize}/${dataDir ?? ''}`;
-  let p = dataCache.get(key);
-  if (!p) {
-    // One fixed, class-balanced subset for every arm and seed (the seed varies initialisation and batch order only).
-    p = loadFashionMnist({ trainSize, testSize, seed: 1, dataDir });
-    dataCache.set(key, p);
-  }
-  return p;
+  return loadFashionMnistCached({ trainSize, testSize, seed: 1, dataDir });
 }
 
 function build(a: MimicArm, s: MimicNormSettings, seed: number): tf.LayersModel {
@@ -84,13 +76,6 @@ function build(a: MimicArm, s: MimicNormSettings, seed: number): tf.LayersModel 
 function optimizerFor(a: MimicArm, model: tf.LayersModel, lr: number): tf.Optimizer {
   const inner = tf.train.momentum(lr, 0.9);
   return a.norm === 'mimic' ? mimicNorm(inner, { params: model }) : inner;
-}
-
-function disposeOptimizer(opt: tf.Optimizer): void {
-  opt.dispose();
-  // tfjs#4647: Momentum.dispose forgets its learning-rate scalar (HookedOptimizer frees it for its inner optimizer).
-  const c = (opt as unknown as { c?: tf.Tensor }).c;
-  if (opt.getClassName() === 'Momentum' && c && !c.isDisposed) c.dispose();
 }
 
 function schedule(lr: number, totalSteps: number, warmupFraction: number): Schedule {

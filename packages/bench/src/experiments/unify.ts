@@ -21,7 +21,7 @@ import {
   type LayerPlan,
   type UnifyPlan,
 } from '@trainkit/unify';
-import { loadFashionMnist, type Split } from '../data';
+import { loadFashionMnistCached, type Split } from '../data';
 import {
   defineExperiment,
   type ArmSpec,
@@ -108,16 +108,8 @@ const common = {
   resnetWidth: 16,
 };
 
-const dataCache = new Map<string, Promise<{ train: Split; test: Split; info: DataInfo }>>();
 function data(s: UnifySettings): Promise<{ train: Split; test: Split; info: DataInfo }> {
-  const key = `${s.trainSize}/${s.testSize}`;
-  let p = dataCache.get(key);
-  if (!p) {
-    // One fixed class-balanced subset for every arm and seed; the seed varies initialisation and batch order.
-    p = loadFashionMnist({ trainSize: s.trainSize, testSize: s.testSize, seed: 1 });
-    dataCache.set(key, p);
-  }
-  return p;
+  return loadFashionMnistCached({ trainSize: s.trainSize, testSize: s.testSize, seed: 1 });
 }
 
 function build(kind: ModelKind, s: UnifySettings, seed: number): tf.LayersModel {
