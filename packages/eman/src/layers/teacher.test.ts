@@ -145,6 +145,35 @@ describe('emaTeacher: update rule', () => {
     student.dispose();
   });
 
+  it("'copy-buffers' averages the weights, copies the student's BN statistics exactly, and predicts per sample", () => {
+    const student = smallNet(1);
+    const teacher = emaTeacher(student, { momentum: 0.5, mode: 'copy-buffers' });
+    const buffer = isBuffer(student);
+    const before = snapshot(teacher.model);
+    fakeStep(student, 7);
+    const s = snapshot(student);
+    teacher.update();
+    const got = snapshot(teacher.model);
+    for (let w = 0; w < s.length; w++) {
+      if (buffer[w]) {
+        expect(Array.from(got[w] as Float64Array), `buffer ${w} copied`).toEqual(Array.from(s[w] as Float64Array));
+      } else {
+        const averaged = (before[w] as Float64Array).map((v, j) => 0.5 * v + 0.5 * ((s[w] as Float64Array)[j] as number));
+        expectTensorClose(got[w] as Float64Array, averaged);
+      }
+    }
+    const x = batch(3, 4);
+    const one = tf.slice(x, [0, 0], [1, -1]);
+    const alone = teacher.predict(one);
+    const inBatch = teacher.predict(x);
+    const first = tf.slice(inBatch, [0, 0], [1, -1]);
+    expectTensorClose(alone, first);
+    bitsEqual(snapshot(teacher.model), got); // inference-mode predict leaves the teacher as it was
+    tf.dispose([x, one, alone, inBatch, first]);
+    teacher.dispose();
+    student.dispose();
+  });
+
   it('never modifies the student (update, predict, copyFromStudent in both modes)', () => {
     const student = smallNet(1);
     fakeStep(student, 3);

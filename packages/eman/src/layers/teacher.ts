@@ -14,7 +14,7 @@ import {
 import { checkPairs, emaUpdate } from '../ema';
 
 /** How the teacher treats BatchNorm. */
-export type EmaMode = 'eman' | 'ema';
+export type EmaMode = 'eman' | 'ema' | 'copy-buffers';
 
 /** Arguments of {@link emaTeacher} / {@link EmaTeacher}. */
 export interface EmaTeacherArgs {
@@ -29,6 +29,8 @@ export interface EmaTeacherArgs {
    * `'eman'`: average every float weight, BN moving mean/variance included, and predict with BN in inference mode.
    * `'ema'`: average trainable weights only and predict with BN on batch statistics (Mean Teacher); the teacher's
    * moving statistics then follow its own batches, as a Mean Teacher's running stats do.
+   * `'copy-buffers'`: average trainable weights, copy the student's BN moving statistics at each update, and predict
+   * with BN in inference mode (timm ModelEmaV3 `exclude_buffers`, torch AveragedModel): the spec's third baseline.
    * @defaultValue `'eman'`
    */
   mode?: EmaMode;
@@ -81,7 +83,9 @@ export class EmaTeacher {
     }
     if (typeof args !== 'object' || args === null) throw invalidArgument('args', args, 'an object');
     const mode = args.mode ?? 'eman';
-    if (mode !== 'eman' && mode !== 'ema') throw invalidArgument('mode', mode, "'eman' or 'ema'");
+    if (mode !== 'eman' && mode !== 'ema' && mode !== 'copy-buffers') {
+      throw invalidArgument('mode', mode, "'eman', 'ema' or 'copy-buffers'");
+    }
     if (args.momentum !== undefined && args.schedule !== undefined) {
       throw invalidArgument('schedule', args.schedule, 'absent when momentum is given (give one of them)');
     }
@@ -147,7 +151,7 @@ export class EmaTeacher {
    * @returns the momentum used
    * @throws {@link TrainkitError} `DISPOSED` after dispose; `INVALID_ARGUMENT` for a bad step or a momentum outside [0, 1]
    * @remarks 'eman' averages trainable weights and BN moving statistics with the same m; 'ema' averages the trainable
-   *   weights only. Afterwards {@link EmaTeacher.step} is `step + 1`.
+   *   weights only; 'copy-buffers' averages the trainable weights and copies the student's BN moving statistics. Afterwards {@link EmaTeacher.step} is `step + 1`.
    */
   update(step?: number): number {
     this.checkAlive();
@@ -155,6 +159,7 @@ export class EmaTeacher {
     const m = this.momentumAt(s);
     emaUpdate(this.teachers(this.params), this.students(this.params), m);
     if (this.mode === 'eman') emaUpdate(this.teachers(this.buffers), this.students(this.buffers), m);
+    else if (this.mode === 'copy-buffers') emaUpdate(this.teachers(this.buffers), this.students(this.buffers), 0);
     this.setStep(s + 1);
     return m;
   }
@@ -172,7 +177,8 @@ export class EmaTeacher {
    *
    * @param x - an input batch (the caller keeps it)
    * @returns a new tensor the caller disposes
-   * @remarks 'eman': BN in inference mode with the averaged statistics, so the call is pure and per-sample.
+   * @remarks 'eman' and 'copy-buffers': BN in inference mode (averaged or copied statistics), so the call is pure and
+   *   per-sample.
    *   'ema': BN on the batch's statistics (Mean Teacher); like any training-mode BN call it also moves the teacher's
    *   own moving statistics (by the layer's BN momentum), and dropout, if any, is active.
    */
