@@ -169,7 +169,7 @@ const experiment = defineExperiment<AfanSettings>({
       statsAxes: 'pono', gapSize: 40, costReps: 1,
     },
     quick: {
-      seeds: 2, trainSize: 1000, testSize: 500, epochs: 1, batchSize: 50, lr: 0.1, warmupFraction: 0.1,
+      seeds: 2, trainSize: 2000, testSize: 500, epochs: 2, batchSize: 50, lr: 0.1, warmupFraction: 0.1,
       resnetDepth: 8, resnetWidth: 8, steps: 1, stepSize: 0.5 / 255, numStrengths: 1, cleanWeight: 0.5, advWeight: 0.5,
       statsAxes: 'pono', gapSize: 500, costReps: 2,
     },
