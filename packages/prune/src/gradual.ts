@@ -21,7 +21,7 @@ import {
   type StepContext,
   type StepHook,
 } from '@trainkit/core';
-import { VariableBinding } from './binding';
+import { VariableBinding, weightKey } from './binding';
 import { checkShape, maskedValue } from './internal/params';
 import { absValues, pruneOrder, targetsOf, type Target } from './internal/targets';
 import type { Masks } from './mask';
@@ -271,11 +271,16 @@ export class GradualPruningHook implements StepHook {
       expected.set(`mask/${e.key}`, e.mask);
       if (e.floor) expected.set(`floor/${e.key}`, e.floor);
     }
-    const given = new Map(weights.map((w) => [w.name, w.tensor]));
+    // Exact names first, else the same layer and weight name (state saved from another instance of the model).
+    const given = new Map<string, Tensor>();
     for (const w of weights) {
-      const v = expected.get(w.name);
-      if (!v) throw new TrainkitError('STATE_MISMATCH', `weight "${w.name}" is not part of gradual pruning hook "${this.name}".`, 'weights');
-      checkShape('weights', w.name, w.tensor, v.shape);
+      const slash = w.name.indexOf('/');
+      const [kind, key] = [w.name.slice(0, slash), w.name.slice(slash + 1)];
+      const hits = expected.has(w.name) ? [w.name] : [...expected.keys()].filter((k) => k.startsWith(`${kind}/`) && weightKey(k.slice(slash + 1)) === weightKey(key));
+      if (hits.length !== 1) throw new TrainkitError('STATE_MISMATCH', `weight "${w.name}" is not part of gradual pruning hook "${this.name}".`, 'weights');
+      const name = hits[0] as string;
+      checkShape('weights', w.name, w.tensor, (expected.get(name) as Variable).shape);
+      given.set(name, w.tensor);
     }
     for (const k of expected.keys()) {
       if (!given.has(k)) throw new TrainkitError('STATE_MISMATCH', `no saved state "${k}" for gradual pruning hook "${this.name}".`, 'weights');
