@@ -28,7 +28,9 @@ describe('updateBatchNorm', () => {
     expectTensorClose(movingVar!, avg(vars), { atol: 1e-5, rtol: 1e-4 });
     expect((bn as unknown as { momentum: number }).momentum).toBe(0.9); // restored
     // Does not depend on the statistics before the call (they are reset first).
-    tf.tidy(() => bn.weights[2]!.write(tf.fill([6], 100)));
+    tf.tidy(() => {
+      bn.weights[2]!.write(tf.fill([6], 100));
+    });
     updateBatchNorm(model, batches);
     expectTensorClose(model.layers[1]!.getWeights()[2]!, avg(means), { atol: 1e-5, rtol: 1e-4 });
     tf.dispose(batches);
