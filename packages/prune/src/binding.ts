@@ -67,7 +67,7 @@ export class VariableBinding {
     const name = this.nameOf(key);
     const shape = this.shapes.get(key) as readonly number[];
     const v = reg[name];
-    if (v !== undefined && !v.isDisposed && sameShape(v.shape, shape)) return v;
+    if (v !== undefined && !v.isDisposed && (name === key || sameShape(v.shape, shape))) return v; // callers check the shape
     const stem = weightKey(key);
     const hits = Object.keys(reg).filter((k) => weightKey(k) === stem && !(reg[k] as Variable).isDisposed && sameShape((reg[k] as Variable).shape, shape));
     if (hits.length !== 1) {

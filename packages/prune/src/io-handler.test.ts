@@ -23,7 +23,9 @@ describe('sparseModelHandler', () => {
     const masks = magnitudeMasks(m, { sparsity: 0.8 });
     applyMasks(m, masks);
     // A −0 weight must survive as −0 (stored as a non-zero bit pattern).
-    tf.tidy(() => m.layers[2]!.weights[1]!.write(tf.tensor1d([-0, 0, 1, -2])));
+    tf.tidy(() => {
+      m.layers[2]!.weights[1]!.write(tf.tensor1d([-0, 0, 1, -2]));
+    });
     const written: Uint8Array[] = [];
     const handler = sparseModelHandler({ write: (b) => void written.push(b) });
     const info = await m.save(handler);
