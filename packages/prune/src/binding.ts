@@ -19,7 +19,7 @@ const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.len
  *
  * @internal
  */
-export class VariableBinding {
+export class WeightBinding {
   private readonly bound = new Map<string, string>();
   private readonly shapes = new Map<string, readonly number[]>();
 

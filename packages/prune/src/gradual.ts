@@ -21,7 +21,7 @@ import {
   type StepContext,
   type StepHook,
 } from '@trainkit/core';
-import { VariableBinding, weightKey } from './binding';
+import { WeightBinding, weightKey } from './binding';
 import { checkShape, maskedValue } from './internal/params';
 import { absValues, pruneOrder, targetsOf, type Target } from './internal/targets';
 import type { Masks } from './mask';
@@ -107,7 +107,7 @@ export class GradualPruningHook implements StepHook {
   readonly schedule: PruningSchedule;
   private readonly nm: NmMaskArgs | null;
   private readonly entries: Entry[] = [];
-  private readonly binding: VariableBinding;
+  private readonly binding: WeightBinding;
   private disposed = false;
 
   /** @internal Use {@link gradualPruningHook}. */
@@ -116,7 +116,7 @@ export class GradualPruningHook implements StepHook {
     this.scope = spec.scope;
     this.schedule = spec.schedule;
     this.nm = spec.nm;
-    this.binding = new VariableBinding(spec.variables);
+    this.binding = new WeightBinding(spec.variables);
     for (const v of spec.variables) {
       const size = v.shape.reduce((a, b) => a * b, 1);
       const floor = v.floor === undefined ? null : tidy(() => variable(v.floor === 'ones' ? ones(v.shape) : mul(v.floor as Tensor, 1), false));

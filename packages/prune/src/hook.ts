@@ -10,7 +10,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { TrainkitError, invalidArgument, mapGradients, type NamedTensor, type StepContext, type StepHook } from '@trainkit/core';
 import { checkShape, maskedValue } from './internal/params';
-import { VariableBinding } from './binding';
+import { WeightBinding } from './binding';
 import type { Masks } from './mask';
 import type { ParamsArg } from '@trainkit/core';
 import { GradualPruningHook } from './gradual';
@@ -39,7 +39,7 @@ export class MaskHook implements StepHook {
   /** The hook's own copies of the masks (non-trainable variables, kept in sync by setWeights). */
   private readonly masks = new Map<string, Variable>();
   /** Which live variable each mask applies to (follows a model saved and loaded again: see {@link MaskHook.bind}). */
-  private readonly binding: VariableBinding;
+  private readonly binding: WeightBinding;
   private disposed = false;
 
   /**
@@ -52,7 +52,7 @@ export class MaskHook implements StepHook {
     if (!(masks instanceof Map)) throw invalidArgument('masks', masks, 'Masks (a Map from variable name to tensor)');
     if (typeof name !== 'string' || name.length === 0) throw invalidArgument('name', name, 'a non-empty string');
     this.name = name;
-    this.binding = new VariableBinding([...masks].map(([n, m]) => ({ name: n, shape: m.shape })));
+    this.binding = new WeightBinding([...masks].map(([n, m]) => ({ name: n, shape: m.shape })));
     for (const [vName, m] of masks) {
       const v = this.binding.variable(vName, 'masks');
       checkShape('masks', vName, m, v.shape);
