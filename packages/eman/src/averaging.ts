@@ -69,8 +69,9 @@ export function averagingRule(args: AveragingArgs, hasMomentum: boolean): Averag
  * @param base - the momentum schedule (step → m)
  * @remarks Before startStep: 0 (copy). From it, with t = step − startStep and only where t % updateEvery = 0:
  *   'swa' → m = 1 − 1/n for the n-th update (n = t/updateEvery + 1), so the teacher is the mean of those n students;
- *   'ema' with warm-up → 0 at t = 0, else clamp(1 − (1 + t/γ)^(−p), minMomentum, base(step)) (timm ModelEmaV3
- *   `get_decay`, with its 1-based step counter written 0-based); 'ema' without → max(base(step), minMomentum).
+ *   'ema' → 0 at t = 0 when warm-up or a startStep > 0 is set (timm ModelEmaV3 `get_decay`, its 1-based step counter
+ *   written 0-based), else clamp(1 − (1 + t/γ)^(−p), minMomentum, base(step)) with warm-up and
+ *   max(base(step), minMomentum) without. The defaults (no warm-up, startStep 0) give base(step) at every step.
  * @internal
  */
 export function averagingMomentum(rule: AveragingRule, step: number, base: (step: number) => number): number | null {
@@ -78,9 +79,9 @@ export function averagingMomentum(rule: AveragingRule, step: number, base: (step
   const t = step - rule.startStep;
   if (t % rule.updateEvery !== 0) return null;
   if (rule.averaging === 'swa') return 1 - 1 / (t / rule.updateEvery + 1);
+  if (t === 0 && (rule.warmup || rule.startStep > 0)) return 0; // timm: the first averaged step copies
   const m = base(step);
   if (!rule.warmup) return Math.max(m, rule.minMomentum);
-  if (t <= 0) return 0;
   const w = 1 - (1 + t / rule.warmup.gamma) ** -rule.warmup.power;
   return Math.max(Math.min(w, m), rule.minMomentum);
 }
