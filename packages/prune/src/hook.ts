@@ -9,8 +9,11 @@ import {
   type Tensor,
 } from '@tensorflow/tfjs-core';
 import { TrainkitError, invalidArgument, mapGradients, type NamedTensor, type StepContext, type StepHook } from '@trainkit/core';
-import { checkShape, findVariable, maskedValue } from './internal/params';
+import { checkShape, maskedValue } from './internal/params';
+import { WeightBinding } from './binding';
 import type { Masks } from './mask';
+import type { ParamsArg } from '@trainkit/core';
+import { GradualPruningHook } from './gradual';
 
 /** JSON config of a {@link MaskHook}: the masked variables and their shapes (the 0/1 values travel as weights). */
 export interface MaskHookConfig extends serialization.ConfigDict {
@@ -35,6 +38,8 @@ export class MaskHook implements StepHook {
   readonly name: string;
   /** The hook's own copies of the masks (non-trainable variables, kept in sync by setWeights). */
   private readonly masks = new Map<string, Variable>();
+  /** Which live variable each mask applies to (follows a model saved and loaded again: see {@link MaskHook.bind}). */
+  private readonly binding: WeightBinding;
   private disposed = false;
 
   /**
@@ -47,8 +52,9 @@ export class MaskHook implements StepHook {
     if (!(masks instanceof Map)) throw invalidArgument('masks', masks, 'Masks (a Map from variable name to tensor)');
     if (typeof name !== 'string' || name.length === 0) throw invalidArgument('name', name, 'a non-empty string');
     this.name = name;
+    this.binding = new WeightBinding([...masks].map(([n, m]) => ({ name: n, shape: m.shape })));
     for (const [vName, m] of masks) {
-      const v = findVariable(vName, 'masks');
+      const v = this.binding.variable(vName, 'masks');
       checkShape('masks', vName, m, v.shape);
     }
     for (const [vName, m] of masks) {
@@ -64,8 +70,10 @@ export class MaskHook implements StepHook {
   /** Zeroes the gradients of pruned weights. */
   transformGradients(grads: NamedTensorMap, _ctx: StepContext): NamedTensorMap {
     this.checkAlive();
+    this.binding.followGradients(grads);
+    const byVariable = new Map([...this.masks].map(([key, m]) => [this.binding.nameOf(key), m]));
     return mapGradients(grads, (name, g) => {
-      const m = this.masks.get(name);
+      const m = byVariable.get(name);
       return m ? mul(g, m) : g;
     });
   }
@@ -81,10 +89,28 @@ export class MaskHook implements StepHook {
     this.checkAlive();
     tidy(() => {
       for (const [vName, m] of this.masks) {
-        const v = findVariable(vName, 'masks');
+        const v = this.binding.variable(vName, 'masks');
         v.assign(maskedValue(v, m));
       }
     });
+  }
+
+  /**
+   * Points the masks at the variables of `params` with the same layer and weight names, e.g. a model loaded again
+   * (tfjs names its variables `layer/kernel_1` when the original is still alive). Training also re-binds on its own:
+   * at each step a mask whose variable gets no gradient follows the one trained variable of the same name and shape.
+   *
+   * @param params - a model (all its variables), variables or ParamRefs
+   * @throws {@link TrainkitError} `UNKNOWN_VARIABLE` when a mask matches no variable of params; `SHAPE_MISMATCH`
+   */
+  bind(params: ParamsArg): void {
+    this.checkAlive();
+    this.binding.bindTo(params);
+  }
+
+  /** The variable each mask applies to now, by mask name. */
+  get boundVariableNames(): Map<string, string> {
+    return new Map([...this.masks.keys()].map((k) => [k, this.binding.nameOf(k)]));
   }
 
   /** The masks as hook state (live variables: do not dispose). */
@@ -161,8 +187,10 @@ export function maskHook(masks: Masks, name?: string): MaskHook {
 }
 
 /**
- * Registers {@link MaskHook} for `HookedOptimizer.fromConfig` / model save with the optimizer. Idempotent.
+ * Registers {@link MaskHook} and {@link GradualPruningHook} for `HookedOptimizer.fromConfig` / model save with the
+ * optimizer. Idempotent.
  */
 export function registerPruneSerializables(): void {
   serialization.registerClass(MaskHook as unknown as serialization.SerializableConstructor<serialization.Serializable>);
+  serialization.registerClass(GradualPruningHook as unknown as serialization.SerializableConstructor<serialization.Serializable>);
 }

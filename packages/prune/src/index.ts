@@ -23,3 +23,22 @@ export {
   type PruneAndFinetuneArgs,
 } from './drivers';
 export { exportSparse, importSparse, type SparseImport } from './sparse';
+export {
+  constantSparsity,
+  polynomialDecay,
+  pruningScheduleFromConfig,
+  isPruningSchedule,
+  type PruningSchedule,
+  type PruningScheduleConfig,
+} from './schedule';
+export {
+  gradualPruningHook,
+  gradualPruning,
+  GradualPruningHook,
+  type GradualPruningOptions,
+  type GradualPruningConfig,
+  type LayerSparsity,
+} from './gradual';
+export { nmMasks, blockMasks, channelMasks, randomMasks, type NmMaskArgs } from './structured';
+export { bindMasks, weightKey } from './binding';
+export { sparseModelHandler, type SparseModelHandler, type SparseModelHandlerArgs } from './io-handler';

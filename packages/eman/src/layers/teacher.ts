@@ -12,12 +12,16 @@ import {
   type Schedule,
 } from '@trainkit/core';
 import { checkPairs, emaUpdate } from '../ema';
+import { averagingMomentum, averagingRule, type AveragingArgs, type AveragingRule } from '../averaging';
 
 /** How the teacher treats BatchNorm. */
 export type EmaMode = 'eman' | 'ema' | 'copy-buffers';
 
-/** Arguments of {@link emaTeacher} / {@link EmaTeacher}. */
-export interface EmaTeacherArgs {
+/**
+ * Arguments of {@link emaTeacher} / {@link EmaTeacher}; the averaging controls (`warmup`, `minMomentum`, `updateEvery`,
+ * `startStep`, `averaging`) come from {@link AveragingArgs} and default to plain EMA.
+ */
+export interface EmaTeacherArgs extends AveragingArgs {
   /**
    * m: a constant momentum or a core `Schedule` of the 0-based update step (give this or `schedule`, not both).
    * @defaultValue 0.999 (EMAN's MoCo and FixMatch commands)
@@ -66,6 +70,7 @@ export class EmaTeacher {
   private readonly buffers: Pair[] = [];
   private readonly all: Pair[] = [];
   private readonly ownsModel: boolean;
+  private readonly rule: AveragingRule;
   private readonly stepVar: Variable;
   private step_ = 0;
   private disposed = false;
@@ -92,6 +97,7 @@ export class EmaTeacher {
     if (args.schedule !== undefined && !isSchedule(args.schedule)) throw invalidArgument('schedule', args.schedule, 'a Schedule');
     if (typeof args.momentum === 'number') checkNumber('momentum', args.momentum, { min: 0, max: 1 });
     const schedule = args.schedule ?? toSchedule('momentum', args.momentum ?? 0.999);
+    this.rule = averagingRule(args, args.momentum !== undefined || args.schedule !== undefined);
     this.student = student;
     this.mode = mode;
     this.schedule = schedule;
@@ -133,13 +139,13 @@ export class EmaTeacher {
   }
 
   /**
-   * The momentum at a 0-based update step.
+   * The momentum at a 0-based update step, after warm-up, `minMomentum`, `startStep`, `updateEvery` and `averaging`.
    *
    * @param step - an integer >= 0
-   * @returns m in [0, 1]
+   * @returns m in [0, 1]; 1 at a step that `updateEvery` skips (the teacher does not move)
    */
   momentumAt(step: number): number {
-    return this.schedule.at(step);
+    return averagingMomentum(this.rule, step, (s) => this.schedule.at(s)) ?? 1;
   }
 
   /**
@@ -156,7 +162,12 @@ export class EmaTeacher {
   update(step?: number): number {
     this.checkAlive();
     const s = step ?? this.step_;
-    const m = this.momentumAt(s);
+    const raw = averagingMomentum(this.rule, checkNumber('step', s, { min: 0 }), (t) => this.schedule.at(t));
+    if (raw === null) {
+      this.setStep(s + 1); // a step that updateEvery skips: nothing moves
+      return 1;
+    }
+    const m = raw;
     emaUpdate(this.teachers(this.params), this.students(this.params), m);
     if (this.mode === 'eman') emaUpdate(this.teachers(this.buffers), this.students(this.buffers), m);
     else if (this.mode === 'copy-buffers') emaUpdate(this.teachers(this.buffers), this.students(this.buffers), 0);
