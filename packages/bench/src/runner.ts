@@ -144,9 +144,8 @@ export function checkWritable(outDir: string): void {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
     throw new TrainkitError('INVALID_ARGUMENT', `--out ${outDir} is not a writable folder (${code}); results could not be saved`, '--out');
-  } finally {
-    rmSync(probe, { force: true });
   }
+  rmSync(probe, { force: true });
 }
 
 /** The identity settings a run is asked for now (everything but the data, which is known once it has loaded). */

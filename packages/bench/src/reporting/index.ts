@@ -125,7 +125,7 @@ function swapIn(tmp: string, outDir: string): void {
 
 async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], bad: Array<{ file: string; reason: string }>, superseded: number): Promise<ReportSummary> {
   const log = opts.log ?? (() => {});
-  const problems: string[] = bad.map((b) => `bad result file skipped (\`trainkit-bench run\` re-runs it): ${b.file}: ${b.reason}`);
+  const problems: string[] = bad.map((b) => `bad result file skipped: ${b.file}: ${b.reason}`);
   const old = runs.filter((r) => !r.identity).length;
   if (old > 0) problems.push(`${old} run(s) were stored by an older bench without a data identity (schema 1); \`trainkit-bench run\` re-runs them`);
   if (superseded > 0) problems.push(`${superseded} older run(s) of the same experiment, arm, seed, profile and backend were superseded by newer ones and left out`);
