@@ -1,67 +1,70 @@
 import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { releaseAllLocks } from '../lock';
 
+/** The watchdog, run in a worker thread: training keeps the main thread busy for long stretches without yielding. */
+const WATCHDOG = `
+const { workerData } = require('node:worker_threads');
+const fs = require('node:fs');
 const SHELLS = new Set(['sh', 'dash', 'bash', 'zsh', 'ash', 'busybox']);
-
-/** `[ppid, comm]` of a process from /proc, or undefined when it is gone (or there is no /proc). */
-function procInfo(pid: number): { ppid: number; comm: string } | undefined {
+function proc(pid) {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync('/proc/' + pid + '/stat', 'utf8');
     const close = stat.lastIndexOf(')');
     const fields = stat.slice(close + 2).split(' ');
-    if (fields[0] === 'Z') return undefined; // exited
+    if (fields[0] === 'Z') return undefined;
     return { ppid: Number(fields[1]), comm: stat.slice(stat.indexOf('(') + 1, close) };
   } catch {
     return undefined;
   }
 }
-
-function exitNow(code: number, why: string): void {
-  try {
-    process.stderr.write(`trainkit-bench: ${why}; stopping (finished runs are kept, the run in progress is not)\n`);
-  } catch {
-    // stderr may be gone with the parent
-  }
-  releaseAllLocks();
-  process.exit(code);
+const self = proc(workerData.pid);
+const chain = [];
+let pid = self ? self.ppid : 0;
+for (let i = 0; i < 8 && pid > 1; i++) {
+  const p = proc(pid);
+  if (!p) break;
+  chain.push({ pid, ppid: p.ppid });
+  if (!SHELLS.has(p.comm)) break;
+  pid = p.ppid;
 }
+if (self) {
+  setInterval(() => {
+    const gone = chain.find((a) => { const p = proc(a.pid); return !p || p.ppid !== a.ppid; });
+    const now = proc(workerData.pid);
+    if (!gone && now && now.ppid === self.ppid) return;
+    try {
+      fs.writeSync(2, 'trainkit-bench: the process that started it (pid ' + (gone ? gone.pid : self.ppid) + ') has exited; stopping (finished runs are kept; the lock of the run in progress is freed by the next sweep)\\n');
+    } catch {}
+    process.kill(workerData.pid, 'SIGKILL');
+  }, workerData.pollMs);
+}
+`;
 
 /**
- * Makes the CLI process leave no orphan: SIGINT, SIGTERM and SIGHUP release its run locks and exit at once; and, when
- * started by a package-manager script (`pnpm bench`: `npm_lifecycle_event` is set) or with `TRAINKIT_EXIT_WITH_PARENT=1`,
- * a poll exits when the process that started it dies (even by `kill -9`, which no launcher can forward). The watched
- * chain is the parent and, through any shells in between (`pnpm` runs scripts with `sh -c`), the first non-shell
- * ancestor. Run directly (`nohup node bin/trainkit-bench.mjs …`), the bench outlives its shell as usual.
+ * Makes the CLI process leave no orphan and no lock behind.
  *
- * @param pollMs - @defaultValue 1000
+ * - SIGINT and SIGTERM keep their default action (the process ends at once, even mid-step); the lock of the run in
+ *   progress names a dead pid, so the next sweep on that `--out` takes it over.
+ * - On a normal exit the locks this process holds are released.
+ * - When started by a package-manager script (`pnpm bench` sets `npm_lifecycle_event`) or with
+ *   `TRAINKIT_EXIT_WITH_PARENT=1` (`=0` turns it off), a watchdog thread ends the process when the process that
+ *   started it dies, even by `kill -9`, which no launcher can forward. It watches the parent and, through any shells in
+ *   between (`pnpm` runs scripts with `sh -c`), the first non-shell ancestor; Linux only (it reads /proc).
+ *   Run directly (`nohup node bin/trainkit-bench.mjs …`), the bench outlives its shell as usual.
+ *
+ * @param pollMs - how often the watchdog looks. @defaultValue 1000
  */
 export function guardProcess(pollMs = 1000, env: NodeJS.ProcessEnv = process.env): void {
-  for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) process.on(sig, () => exitNow(128 + n, `got ${sig}`));
   process.on('exit', releaseAllLocks);
-  const watch = env['TRAINKIT_EXIT_WITH_PARENT'] !== undefined ? env['TRAINKIT_EXIT_WITH_PARENT'] === '1' : env['npm_lifecycle_event'] !== undefined;
+  const flag = env['TRAINKIT_EXIT_WITH_PARENT'];
+  const watch = flag ? flag === '1' : !!env['npm_lifecycle_event'];
   if (!watch) return;
-  const chain: Array<{ pid: number; ppid: number }> = [];
-  let pid = process.ppid;
-  for (let i = 0; i < 8 && pid > 1; i++) {
-    const info = procInfo(pid);
-    if (!info) break;
-    chain.push({ pid, ppid: info.ppid });
-    if (!SHELLS.has(info.comm)) break;
-    pid = info.ppid;
+  try {
+    readFileSync('/proc/self/stat');
+  } catch {
+    return; // no /proc
   }
-  const startPpid = process.ppid;
-  const timer = setInterval(() => {
-    const self = procInfo(process.pid);
-    if (self && self.ppid !== startPpid) {
-      exitNow(129, 'the process that started it has exited');
-      return;
-    }
-    for (const a of chain) {
-      if (procInfo(a.pid)?.ppid !== a.ppid) {
-        exitNow(129, `the process that started it (pid ${a.pid}) has exited`);
-        return;
-      }
-    }
-  }, pollMs);
-  timer.unref();
+  const worker = new Worker(WATCHDOG, { eval: true, workerData: { pid: process.pid, pollMs } });
+  worker.unref();
 }
