@@ -47,6 +47,7 @@ function dataExperiment(calls: string[], opts: { viaEnv?: boolean; lr?: number; 
     arms: () => [{ id: 'a', label: 'A' }],
     async run(ctx) {
       calls.push(`${ctx.arm.id}/${ctx.seed}`);
+      if (opts.sleepMs) await new Promise((r) => setTimeout(r, opts.sleepMs));
       const d = opts.viaEnv ? await loadFashionMnistCached({ trainSize: 10, seed: 1 }) : await loadFashionMnist({ dataDir: ctx.dataDir, seed: 1 });
       if (opts.sleepMs) await new Promise((r) => setTimeout(r, opts.sleepMs));
       const out: RunOutput = { metrics: { testAcc: d.train.x[784] as number }, curves: [{ epoch: 1, testAcc: 0.5 }], data: d.info };
@@ -222,6 +223,8 @@ describe('several sweeps on one --out', () => {
     const files = readdirSync(join(out, 'dx'));
     expect(files.filter((f) => f.endsWith('.json'))).toHaveLength(6);
     expect(files.filter((f) => !f.endsWith('.json'))).toEqual([]);
+    // each run recorded its own data use, though the two sweeps interleave in one process
+    for (const f of files) expect(loadRun(join(out, 'dx', f)).run?.identity?.data.map((d) => d.dir)).toEqual([a]);
   });
 
   it('waits for a run another live process holds, and runs it when its holder crashed (dead pid, or no heartbeat)', async () => {

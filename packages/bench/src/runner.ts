@@ -344,11 +344,9 @@ export async function runJobs(jobs: readonly Job[], opts: RunJobsOptions): Promi
     const cpu0 = process.cpuUsage();
     const w0 = performance.now();
     const tensors0 = tf.memory().numTensors;
-    const stopRecording = recordDataUse();
     let record: StoredRun;
     try {
-      const out = await experiment.run(ctx);
-      const data = stopRecording();
+      const { value: out, data } = await recordDataUse(() => experiment.run(ctx));
       checkOutput(out, data);
       sample();
       progress.done();
@@ -381,7 +379,6 @@ export async function runJobs(jobs: readonly Job[], opts: RunJobsOptions): Promi
       const problems = validateRun(JSON.parse(JSON.stringify(record)));
       if (problems.length) throw new TrainkitError('INVALID_ARGUMENT', `the run's output is not a valid result: ${problems.join('; ')}`, 'RunOutput');
     } catch (e) {
-      stopRecording();
       clearInterval(timer);
       progress.done();
       const msg = e instanceof TrainkitError ? `${e.code}: ${e.message}` : e instanceof Error ? (e.stack ?? e.message) : String(e);

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -64,26 +65,24 @@ export function describeData(id: DataIdentity): string {
   return `${id.dataset} ${id.source} in ${id.dir} (${id.files.length} files, ${id.files.reduce((a, f) => a + f.size, 0)} bytes, content ${digest}${sub})`;
 }
 
-let recording: DataIdentity[] | undefined;
+const recording = new AsyncLocalStorage<DataIdentity[]>();
 
 /**
- * Starts collecting the data identities loaders report (the runner wraps each run in this).
+ * Runs `fn`, collecting the data identities the loaders report from inside it (the runner wraps each run in this;
+ * the context follows `fn`'s async calls, so concurrent sweeps in one process do not mix their records).
  *
- * @returns a function that stops collecting and returns what was used, without duplicates
+ * @returns what `fn` returned and the data it used, without duplicates
  */
-export function recordDataUse(): () => DataIdentity[] {
-  const mine: DataIdentity[] = [];
-  const outer = recording;
-  recording = mine;
-  return () => {
-    if (recording === mine) recording = outer;
-    return mine;
-  };
+export async function recordDataUse<T>(fn: () => Promise<T>): Promise<{ value: T; data: DataIdentity[] }> {
+  const data: DataIdentity[] = [];
+  const value = await recording.run(data, fn);
+  return { value, data };
 }
 
 /** Called by the loaders: notes that the current run used this data. */
 export function noteDataUse(id: DataIdentity): void {
-  if (!recording) return;
+  const mine = recording.getStore();
+  if (!mine) return;
   const key = dataKey(id);
-  if (!recording.some((r) => dataKey(r) === key)) recording.push(id);
+  if (!mine.some((r) => dataKey(r) === key)) mine.push(id);
 }
