@@ -254,7 +254,7 @@ export async function runJobs(jobs: readonly Job[], opts: RunJobsOptions): Promi
   const waitingOn = new Set<number>();
 
   const attempt = async (job: Job, k: number): Promise<Attempt> => {
-    const { experiment, arm, seed, profile, settings } = job;
+    const { experiment, arm, seed } = job;
     current = `[${k + 1}/${jobs.length}] ${experiment.id} ${arm.id} s${seed}`;
     const config = configOf(job, opts.backend);
     const runId = makeRunId(config);
