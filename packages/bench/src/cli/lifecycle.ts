@@ -30,11 +30,17 @@ for (let i = 0; i < 8 && pid > 1; i++) {
 }
 if (self) {
   setInterval(() => {
-    const gone = chain.find((a) => { const p = proc(a.pid); return !p || p.ppid !== a.ppid; });
+    let dead = 0;
     const now = proc(workerData.pid);
-    if (!gone && now && now.ppid === self.ppid) return;
+    if (!now || now.ppid !== self.ppid) dead = self.ppid;
+    for (const a of chain) {
+      const p = proc(a.pid);
+      if (!p) dead = dead || a.pid;
+      else if (p.ppid !== a.ppid) dead = dead || a.ppid;
+    }
+    if (!dead) return;
     try {
-      fs.writeSync(2, 'trainkit-bench: the process that started it (pid ' + (gone ? gone.pid : self.ppid) + ') has exited; stopping (finished runs are kept; the lock of the run in progress is freed by the next sweep)\\n');
+      fs.writeSync(2, 'trainkit-bench: the process that started it (pid ' + dead + ') has exited; stopping (finished runs are kept; the lock of the run in progress is freed by the next sweep)\\n');
     } catch {}
     process.kill(workerData.pid, 'SIGKILL');
   }, workerData.pollMs);
