@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -297,6 +297,21 @@ describe('--out is checked before anything trains', () => {
     const err = await runJobs(planJobs([dataExperiment(calls)], { profile: 'smoke' }).jobs, { outDir: join(root, 'file', 'out'), backend, progress: logged().progress }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', argument: '--out', message: expect.stringMatching(/--out .*file\/out is not a writable folder \(ENOTDIR\)/) });
     expect(calls).toEqual([]);
+  });
+
+  it('a result that cannot be saved (disk full, folder gone) stops the sweep instead of training the rest for nothing', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'trainkit-full-'));
+    const out = join(root, 'out');
+    const a = fakeSet(join(root, 'a'), 20);
+    const calls: string[] = [];
+    const sabotage = (o: RunOutput): RunOutput => {
+      rmSync(join(out, 'dx'), { recursive: true, force: true });
+      writeFileSync(join(out, 'dx'), 'not a folder'); // the write below fails as on a full or vanished disk
+      return o;
+    };
+    const err = await runJobs(planJobs([dataExperiment(calls, { output: sabotage })], { profile: 'smoke', seeds: 3 }).jobs, { outDir: out, backend, dataDir: a, progress: logged().progress }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', argument: '--out', message: expect.stringMatching(/--out .*: cannot save .*a__s1__smoke__cpu__[0-9a-f]{8}\.json \((ENOTDIR|EEXIST)\); sweep stopped/) });
+    expect(calls).toEqual(['a/1']);
   });
 
   it('seed counts are bounded', () => {
