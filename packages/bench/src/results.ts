@@ -1,11 +1,36 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import type { DataIdentity } from './data/identity';
 import type { ArmSpec, CurvePoint, DataInfo, ProfileName, RunRecord } from './experiment';
+import { pidAlive } from './lock';
+
+/**
+ * Everything that decides a run's result. Two runs with equal identities are the same run; a stored run whose
+ * identity differs from the one asked for now is re-run.
+ */
+export interface RunIdentity {
+  /** Hash of the fields below except `data` and `dataDir`: the last part of the run id. */
+  configHash: string;
+  experimentId: string;
+  version: number | string | null;
+  arm: ArmSpec;
+  seed: number;
+  profile: ProfileName;
+  backend: { name: string; trainingKernels: string };
+  /** The profile's settings without `seeds` (asking for more seeds keeps the runs done). */
+  settings: Record<string, unknown>;
+  /** Every data set the run loaded: source, folder, size + SHA-256 of each file, subset. */
+  data: DataIdentity[];
+  /** The sweep's `--data` (a request that used it is resolved against the current one on resume). */
+  dataDir: string | null;
+}
 
 /** A finished run as stored in `results/<experiment>/<run-id>.json`. */
 export interface StoredRun extends RunRecord {
-  schema: 1;
+  /** 2 (with `identity`); 1 = written by an older bench, readable by `report` but re-run by `run`. */
+  schema: 1 | 2;
+  identity?: RunIdentity;
   runId: string;
   arm: ArmSpec;
   settings: Record<string, unknown>;
@@ -35,18 +60,44 @@ export function configHash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(canonical(value))).digest('hex').slice(0, 8);
 }
 
+/** The part of a run's identity known before it runs (all but the data), hashed. */
+export function runConfig(args: {
+  experimentId: string;
+  version?: number | string;
+  arm: ArmSpec;
+  seed: number;
+  profile: ProfileName;
+  backend: { name: string; trainingKernels: string };
+  settings: unknown;
+}): Omit<RunIdentity, 'data' | 'dataDir'> {
+  const { seeds: _seeds, ...settings } = (args.settings ?? {}) as Record<string, unknown>;
+  const base = {
+    experimentId: args.experimentId,
+    version: args.version ?? null,
+    arm: args.arm,
+    seed: args.seed,
+    profile: args.profile,
+    backend: { name: args.backend.name, trainingKernels: args.backend.trainingKernels },
+    settings,
+  };
+  const { seed: _seed, ...hashed } = base; // the seed is in the id in clear
+  return { configHash: configHash(hashed), ...base };
+}
+
 /**
- * The run id: arm, seed, profile, backend and a hash of (settings without `seeds`, arm, experiment version), so a
- * changed configuration is a new run while asking for more seeds keeps the runs already done.
+ * The run id: arm, seed, profile, backend and the config hash of {@link runConfig} (settings without `seeds`, arm,
+ * experiment version, backend and training kernels), so a changed configuration is a new file while asking for more
+ * seeds keeps the runs already done. The data is not in the id: a stored run with other data is re-run in place.
  *
  * @returns a file-name-safe id, e.g. `adam__s1__quick__wasm__3f2a9c1d`
  */
-export function makeRunId(args: { arm: ArmSpec; seed: number; profile: ProfileName; backend: string; settings: unknown; version?: number | string }): string {
-  const { seeds: _seeds, ...settings } = (args.settings ?? {}) as Record<string, unknown>;
-  const hashed: Record<string, unknown> = { settings, arm: args.arm };
-  if (args.version !== undefined) hashed['version'] = args.version;
-  const id = `${args.arm.id}__s${args.seed}__${args.profile}__${args.backend}__${configHash(hashed)}`;
-  return id.replace(/[^A-Za-z0-9._-]/g, '-');
+export function makeRunId(config: Pick<RunIdentity, 'arm' | 'seed' | 'profile' | 'backend' | 'configHash'>): string {
+  return `${config.arm.id}__s${config.seed}__${config.profile}__${config.backend.name}__${config.configHash}`.replace(/[^A-Za-z0-9._-]/g, '-');
+}
+
+/** The id without its hash: runs of the same arm, seed, profile and backend under any configuration share it. */
+export function runSlot(runId: string): string {
+  return runId.replace(/__[0-9a-f]{8}$/, '__');
 }
 
 /** `<outDir>/<experimentId>/<runId>.json`. */
@@ -73,37 +124,186 @@ export function writeJsonAtomic(file: string, value: unknown): void {
   renameSync(tmp, file);
 }
 
-/** Removes leftover temp files of `file` (from a killed process). @returns how many */
-export function removeStaleTemps(file: string): number {
+/**
+ * Removes leftover temp files of `file` whose writer is gone (a dead pid on this host, or older than `staleMs`), never
+ * one a live process is still writing. @returns how many
+ */
+export function removeStaleTemps(file: string, staleMs = 10 * 60_000): number {
   const dir = dirname(file);
   if (!existsSync(dir)) return 0;
   const prefix = `${file.slice(dir.length + 1)}.tmp-`;
   let n = 0;
   for (const name of readdirSync(dir)) {
-    if (name.startsWith(prefix)) {
-      rmSync(join(dir, name), { force: true });
-      n++;
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    let old = false;
+    try {
+      old = Date.now() - statSync(join(dir, name)).mtimeMs > staleMs;
+    } catch {
+      continue;
     }
+    if (pidAlive(pid) && !old) continue;
+    rmSync(join(dir, name), { force: true });
+    n++;
   }
   return n;
 }
 
-function isStoredRun(v: unknown): v is StoredRun {
-  const r = v as StoredRun;
-  return !!r && r.schema === 1 && typeof r.runId === 'string' && typeof r.experimentId === 'string' && typeof r.armId === 'string' && !!r.metrics;
-}
+const PROFILE_NAMES = ['smoke', 'quick', 'standard', 'paper'];
 
-/** Reads one result file; undefined when it is missing or not a complete run record. */
-export function readRun(file: string): StoredRun | undefined {
-  try {
-    const v: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    return isStoredRun(v) ? v : undefined;
-  } catch {
-    return undefined;
+type Check = (v: unknown, at: string, out: string[]) => void;
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str: Check = (v, at, out) => {
+  if (typeof v !== 'string' || v === '') out.push(`${at} must be a non-empty string`);
+};
+const finite =
+  (min = -Infinity, integer = false): Check =>
+  (v, at, out) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+      out.push(`${at} must be a finite ${integer ? 'integer' : 'number'}${min > -Infinity ? ` >= ${min}` : ''}, found ${JSON.stringify(v)}`);
+    }
+  };
+const date: Check = (v, at, out) => {
+  if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) out.push(`${at} must be an ISO date, found ${JSON.stringify(v)}`);
+};
+const obj =
+  (fields: Record<string, Check>, optional: readonly string[] = []): Check =>
+  (v, at, out) => {
+    if (!isObj(v)) {
+      out.push(`${at} must be an object, found ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+      return;
+    }
+    for (const [k, check] of Object.entries(fields)) {
+      if (v[k] === undefined) {
+        if (!optional.includes(k)) out.push(`${at}.${k} is missing`);
+      } else check(v[k], `${at}.${k}`, out);
+    }
+  };
+const record =
+  (check: Check, nonEmpty = false): Check =>
+  (v, at, out) => {
+    if (!isObj(v)) out.push(`${at} must be an object`);
+    else {
+      if (nonEmpty && Object.keys(v).length === 0) out.push(`${at} is empty`);
+      for (const [k, x] of Object.entries(v)) check(x, `${at}.${k}`, out);
+    }
+  };
+const list =
+  (check: Check): Check =>
+  (v, at, out) => {
+    if (!Array.isArray(v)) out.push(`${at} must be an array`);
+    else v.forEach((x, i) => check(x, `${at}[${i}]`, out));
+  };
+const anyObj: Check = (v, at, out) => {
+  if (!isObj(v)) out.push(`${at} must be an object`);
+};
+const oneOf =
+  (values: readonly unknown[]): Check =>
+  (v, at, out) => {
+    if (!values.includes(v)) out.push(`${at} must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}, found ${JSON.stringify(v)}`);
+  };
+const curvePoint: Check = (v, at, out) => {
+  if (!isObj(v)) {
+    out.push(`${at} must be an object`);
+    return;
   }
+  finite()(v['epoch'], `${at}.epoch`, out);
+  // a curve may hold a metric that was not measured at that point (NaN, stored as null)
+  for (const [k, x] of Object.entries(v)) if (x !== null && typeof x !== 'number') out.push(`${at}.${k} must be a number or null, found ${JSON.stringify(x)}`);
+};
+const dataIdentity = obj({
+  dataset: str,
+  source: str,
+  dir: str,
+  files: list(obj({ name: str, size: finite(0, true), sha256: str })),
+  subset: anyObj,
+  request: obj({ loader: oneOf(['fashion-mnist', 'cifar']) }),
+});
+const backendCheck = obj({ name: str, device: oneOf(['cpu', 'gpu']), trainingKernels: str, threads: finite(0) });
+
+/** The one schema of a stored run (schema 2; schema 1 is the same without `identity`). */
+const RUN_SCHEMA = obj(
+  {
+    schema: oneOf([1, 2]),
+    runId: (v, at, out) => (typeof v === 'string' && SAFE.test(v) ? undefined : out.push(`${at} must be a file-name-safe string`)),
+    experimentId: (v, at, out) => (typeof v === 'string' && SAFE.test(v) ? undefined : out.push(`${at} must be a file-name-safe string`)),
+    armId: str,
+    arm: obj({ id: str, label: str }),
+    seed: finite(-Infinity, true),
+    profile: oneOf(PROFILE_NAMES),
+    settings: anyObj,
+    backend: backendCheck,
+    metrics: record(finite(), true),
+    curves: list(curvePoint),
+    extra: anyObj,
+    data: obj({ name: str, trainSize: finite(1, true), testSize: finite(1, true) }),
+    wallMs: finite(0),
+    cpuMs: finite(0),
+    startedAt: date,
+    finishedAt: date,
+    memory: obj({ peakTensorBytes: finite(0), peakRssBytes: finite(0) }),
+    versions: record(str),
+    host: obj({ platform: str, arch: str, cpus: finite(0, true), cpuModel: str }),
+    identity: obj({
+      configHash: str,
+      experimentId: str,
+      arm: obj({ id: str }),
+      seed: finite(-Infinity, true),
+      profile: oneOf(PROFILE_NAMES),
+      backend: obj({ name: str, trainingKernels: str }),
+      settings: anyObj,
+      data: list(dataIdentity),
+    }),
+  },
+  ['curves', 'extra', 'data', 'identity'],
+);
+
+/**
+ * Checks a value against the stored-run schema (every field `report` and the resume logic read, with its type;
+ * finite metrics; non-empty data; schema 2 requires `identity`).
+ *
+ * @returns the problems found, empty when the value is a valid run
+ */
+export function validateRun(v: unknown): string[] {
+  const out: string[] = [];
+  RUN_SCHEMA(v, 'run', out);
+  if (out.length === 0) {
+    const r = v as StoredRun;
+    if (r.schema === 2 && r.identity === undefined) out.push('run.identity is missing (schema 2)');
+    if (r.arm.id !== r.armId) out.push(`run.arm.id ${JSON.stringify(r.arm.id)} differs from run.armId ${JSON.stringify(r.armId)}`);
+  }
+  return out;
 }
 
-/** Whether a finished, readable result exists for this run. */
+/** A result file read and checked: the run, or why it cannot be used. */
+export type LoadedRun = { run: StoredRun; error?: undefined } | { run?: undefined; error: string; missing?: boolean };
+
+/** Reads and validates one result file. */
+export function loadRun(file: string): LoadedRun {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { error: code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? String(e)})`, missing: code === 'ENOENT' };
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    return { error: `not valid JSON (${(e as Error).message})` };
+  }
+  const problems = validateRun(v);
+  if (problems.length) return { error: `not a valid run record: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (+${problems.length - 3} more)` : ''}` };
+  return { run: v as StoredRun };
+}
+
+/** Reads one result file; undefined when it is missing or not a valid run record ({@link loadRun} says why). */
+export function readRun(file: string): StoredRun | undefined {
+  return loadRun(file).run;
+}
+
+/** Whether a valid result exists for this run (its identity is not checked: the runner does that). */
 export function isFinished(outDir: string, experimentId: string, runId: string): boolean {
   return readRun(resultPath(outDir, experimentId, runId)) !== undefined;
 }
@@ -113,23 +313,24 @@ export function isFinished(outDir: string, experimentId: string, runId: string):
  * (experiment, arm, seed, profile, backend) — the same run found in several folders, or an older run of a since
  * changed configuration, counts once: the most recently finished wins.
  *
- * @returns the runs, the files that could not be read, and how many older runs were superseded
+ * @returns the runs, the files that are not valid run records (and why), and how many older runs were superseded
  */
-export function readRuns(dirs: readonly string[]): { runs: StoredRun[]; unreadable: string[]; superseded: number } {
+export function readRuns(dirs: readonly string[]): { runs: StoredRun[]; unreadable: string[]; bad: Array<{ file: string; reason: string }>; superseded: number } {
   const byKey = new Map<string, StoredRun>();
-  const unreadable: string[] = [];
+  const bad: Array<{ file: string; reason: string }> = [];
   let superseded = 0;
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
     for (const exp of readdirSync(dir)) {
       const sub = join(dir, exp);
-      if (exp === 'speed' || exp === 'report-plots' || !statSync(sub).isDirectory()) continue;
+      if (exp === 'speed' || exp === 'report-plots' || exp.startsWith('.') || !statSync(sub).isDirectory()) continue;
       for (const name of readdirSync(sub)) {
         if (!name.endsWith('.json')) continue;
         const file = join(sub, name);
-        const run = readRun(file);
+        const loaded = loadRun(file);
+        const run = loaded.run;
         if (!run) {
-          unreadable.push(file);
+          bad.push({ file, reason: loaded.error ?? 'unreadable' });
           continue;
         }
         const key = `${run.experimentId}/${run.armId}/${run.seed}/${run.profile}/${run.backend.name}`;
@@ -142,5 +343,5 @@ export function readRuns(dirs: readonly string[]): { runs: StoredRun[]; unreadab
   const runs = [...byKey.values()].sort((a, b) =>
     a.experimentId === b.experimentId ? (a.armId === b.armId ? a.seed - b.seed : a.armId < b.armId ? -1 : 1) : a.experimentId < b.experimentId ? -1 : 1,
   );
-  return { runs, unreadable, superseded };
+  return { runs, unreadable: bad.map((b) => b.file), bad, superseded };
 }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineExperiment, type ExperimentDefinition } from './experiment';
 import { createProgress } from './progress';
-import { isFinished, makeRunId, readRun, readRuns, resultPath, writeJsonAtomic } from './results';
+import { isFinished, makeRunId, readRun, readRuns, resultPath, runConfig, writeJsonAtomic } from './results';
 import { parseShard, planJobs, runJobs, shardJobs, type Job } from './runner';
 
 const backend = { name: 'cpu', device: 'cpu' as const, trainingKernels: 'native', threads: 1 };
@@ -61,15 +61,23 @@ describe('results store', () => {
     expect(readdirSync(join(dir, 'x'))).toEqual(['r.json']);
   });
 
-  it('run ids change with the settings, arm, seed, profile and backend', () => {
-    const base = { arm: { id: 'a', label: 'A' }, seed: 1, profile: 'quick' as const, backend: 'wasm', settings: { seeds: 2, lr: 0.1 } };
-    const id = makeRunId(base);
+  it('run ids change with the settings, arm, seed, profile, backend, kernels and version, not with the seed count', () => {
+    const base = { experimentId: 'x', arm: { id: 'a', label: 'A' }, seed: 1, profile: 'quick' as const, backend: { name: 'wasm', trainingKernels: 'trainkit' }, settings: { seeds: 2, lr: 0.1 } };
+    const id = makeRunId(runConfig(base));
     expect(id).toMatch(/^a__s1__quick__wasm__[0-9a-f]{8}$/);
-    expect(makeRunId({ ...base, settings: { lr: 0.1, seeds: 2 } })).toBe(id); // key order does not matter
-    expect(makeRunId({ ...base, settings: { lr: 0.1, seeds: 5 } })).toBe(id); // more seeds keep the runs done
-    for (const other of [{ settings: { seeds: 2, lr: 0.2 } }, { seed: 2 }, { backend: 'cpu' }, { profile: 'smoke' as const }, { arm: { id: 'a', label: 'A2' } }, { version: 2 }]) {
-      expect(makeRunId({ ...base, ...other })).not.toBe(id);
-    }
+    expect(makeRunId(runConfig({ ...base, settings: { lr: 0.1, seeds: 2 } }))).toBe(id); // key order does not matter
+    expect(makeRunId(runConfig({ ...base, settings: { lr: 0.1, seeds: 5 } }))).toBe(id); // more seeds keep the runs done
+    const others = [
+      { settings: { seeds: 2, lr: 0.2 } },
+      { seed: 2 },
+      { backend: { name: 'cpu', trainingKernels: 'trainkit' } },
+      { backend: { name: 'wasm', trainingKernels: 'tfjs' } },
+      { profile: 'smoke' as const },
+      { arm: { id: 'a', label: 'A2' } },
+      { version: 2 },
+      { experimentId: 'y' },
+    ];
+    for (const other of others) expect(makeRunId(runConfig({ ...base, ...other }))).not.toBe(id);
   });
 });
 
@@ -81,7 +89,7 @@ describe('sweeps', () => {
     const { jobs } = planJobs([exp], { profile: 'smoke' });
     // A previous process was killed while writing b/1's result: only its temp file exists.
     const bJob = jobs.find((j) => j.arm.id === 'b' && j.seed === 1) as Job;
-    const bFile = resultPath(out, 'fake', makeRunId({ arm: bJob.arm, seed: 1, profile: 'smoke', backend: 'cpu', settings: bJob.settings }));
+    const bFile = resultPath(out, 'fake', makeRunId(runConfig({ experimentId: 'fake', arm: bJob.arm, seed: 1, profile: 'smoke', backend, settings: bJob.settings })));
     mkdirSync(dirname(bFile), { recursive: true });
     writeFileSync(`${bFile.replace(/\.json$/, '')}.json.tmp-999-dead`, '{"schema":1,"runId":"trunc');
     expect(isFinished(out, 'fake', bFile.split('/').pop()!.replace(/\.json$/, ''))).toBe(false);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -51,5 +51,32 @@ describe('trainkit-bench CLI', () => {
       expect(b.lines.join('\n')).toMatch(/^error: /m);
     }
     expect(existsSync(join(tmpdir(), 'never'))).toBe(false);
+  });
+
+  it('rejects absurd counts and an unwritable --out with exit 2 before anything trains; `report` of a missing folder is an error', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'trainkit-cli-bounds-'));
+    writeFileSync(join(root, 'file'), 'x');
+    const cases: Array<[string[], RegExp]> = [
+      [['run', 'baseline', '--seeds', '1e9'], /^error: --seeds must be a whole number from 1 to 1000; received "1e9"$/m],
+      [['run', 'baseline', '--seeds', '1001'], /--seeds must be a whole number from 1 to 1000/],
+      [['run', 'baseline', '--seeds', '2.5'], /--seeds must be a whole number/],
+      [['speed', '--steps', '1e12'], /--steps must be a whole number from 1 to 100000/],
+      [['run', 'all', '--shard', '1/100000'], /--shard/],
+      // a path under a regular file cannot be created even by root (chmod would not stop root)
+      [['run', 'baseline', '--profile', 'smoke', '--out', join(root, 'file', 'out')], /^error: --out .*file\/out is not a writable folder \(ENOTDIR\)/m],
+    ];
+    for (const [argv, why] of cases) {
+      const c = capture();
+      const t0 = Date.now();
+      expect(await main(argv, { io: c.io }), argv.join(' ')).toBe(2);
+      expect(c.lines.join('\n')).toMatch(why);
+      expect(c.lines.join('\n')).not.toMatch(/backend /); // failed before the backend started
+      expect(Date.now() - t0).toBeLessThan(5000);
+    }
+    const out = join(root, 'results');
+    const r = capture();
+    expect(await main(['report', join(root, 'typo-dir'), '--out', out], { io: r.io })).toBe(2);
+    expect(r.lines.join('\n')).toMatch(/^error: results folder .*typo-dir does not exist/m);
+    expect(existsSync(join(out, 'report.md'))).toBe(false);
   });
 });

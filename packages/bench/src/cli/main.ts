@@ -7,7 +7,7 @@ import type { SpeedModel } from '../speed';
 import { formatDuration } from '../progress';
 import { writeReport, saveSpeed } from '../reporting/index';
 import { embeddedFashionDir } from '../data';
-import { PROFILES, parseShard, planJobs, runJobs, selectBackend, shardJobs, type BenchBackend } from '../runner';
+import { MAX_SEEDS, PROFILES, checkWritable, parseShard, planJobs, runJobs, selectBackend, shardJobs, type BenchBackend } from '../runner';
 
 /** Where output goes (tests pass their own). */
 export interface CliIo {
@@ -76,6 +76,15 @@ function parseArgs(argv: readonly string[]): Parsed {
   return { positional, flags };
 }
 
+/** A count flag: digits only, 1 <= value <= max. @throws TrainkitError naming the flag */
+function countFlag(p: Parsed, name: string, max: number): number | undefined {
+  const text = p.flags.get(name);
+  if (text === undefined) return undefined;
+  const v = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!(v >= 1 && v <= max)) throw new TrainkitError('INVALID_ARGUMENT', `--${name} must be a whole number from 1 to ${max}; received "${text}"`, `--${name}`);
+  return v;
+}
+
 function pickExperiments(all: readonly ExperimentDefinition[], names: string[]): ExperimentDefinition[] {
   if (names.length === 0) throw new TrainkitError('INVALID_ARGUMENT', `run needs experiment ids or "all"; known: ${all.map((e) => e.id).join(', ')}`, 'experiment');
   if (names.includes('all')) return [...all];
@@ -89,9 +98,7 @@ function pickExperiments(all: readonly ExperimentDefinition[], names: string[]):
 async function cmdRun(p: Parsed, all: readonly ExperimentDefinition[], io: CliIo, outDir: string): Promise<number> {
   const profile = (p.flags.get('profile') ?? 'quick') as ProfileName;
   if (!PROFILES.includes(profile)) throw new TrainkitError('INVALID_ARGUMENT', `--profile must be one of ${PROFILES.join(', ')}; received "${profile}"`, '--profile');
-  const seedsFlag = p.flags.get('seeds');
-  const seeds = seedsFlag === undefined ? undefined : Number(seedsFlag);
-  if (seeds !== undefined && !(Number.isInteger(seeds) && seeds >= 1)) throw new TrainkitError('INVALID_ARGUMENT', `--seeds must be an integer >= 1; received "${seedsFlag}"`, '--seeds');
+  const seeds = countFlag(p, 'seeds', MAX_SEEDS);
   const dataFlag = p.flags.get('data');
   // smoke and quick use the embedded subset (the same data on every machine) unless --data or TRAINKIT_DATA says otherwise.
   const dataDir =
@@ -106,6 +113,7 @@ async function cmdRun(p: Parsed, all: readonly ExperimentDefinition[], io: CliIo
   for (const id of planned.unsupported) io.out(`${id}: no "${profile}" profile, skipped`);
   const shardFlag = p.flags.get('shard');
   const jobs = shardFlag ? shardJobs(planned.jobs, parseShard(shardFlag)) : planned.jobs;
+  checkWritable(outDir); // before the backend starts and anything trains
   const backend: BenchBackend = await selectBackend(p.flags.get('backend') ?? 'auto', (l) => io.out(l.startsWith('backend') ? l : `backend: ${l}`));
   io.out(
     `backend ${backend.name} (${backend.device}, ${backend.trainingKernels} training kernels, ${backend.threads} thread(s)); profile ${profile}; ` +
@@ -118,7 +126,8 @@ async function cmdRun(p: Parsed, all: readonly ExperimentDefinition[], io: CliIo
     stream: io.err,
     force: p.flags.has('force'),
   });
-  io.out(`${summary.done} run(s) done, ${summary.skipped} skipped (finished earlier), ${summary.failed.length} failed, ${formatDuration(summary.wallMs / 1000)}`);
+  const others = summary.byOthers ? `, ${summary.byOthers} of them by another process on this --out` : '';
+  io.out(`${summary.done} run(s) done, ${summary.skipped} skipped (finished earlier${others}), ${summary.failed.length} failed, ${formatDuration(summary.wallMs / 1000)}`);
   for (const f of summary.failed) io.out(`FAILED ${f.job}: ${f.error.split('\n')[0]}`);
   return summary.failed.length ? 1 : 0;
 }
@@ -136,8 +145,7 @@ async function cmdReport(p: Parsed, all: readonly ExperimentDefinition[], io: Cl
 async function cmdSpeed(p: Parsed, io: CliIo, outDir: string): Promise<number> {
   const { runSpeed, formatSpeedTable } = await import('../speed');
   const backends = p.flags.get('backends')?.split(',').filter(Boolean);
-  const steps = p.flags.get('steps') ? Number(p.flags.get('steps')) : undefined;
-  if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1)) throw new TrainkitError('INVALID_ARGUMENT', `--steps must be an integer >= 1; received "${p.flags.get('steps')}"`, '--steps');
+  const steps = countFlag(p, 'steps', 100_000);
   const models = p.flags.get('models')?.split(',').filter(Boolean) as SpeedModel[] | undefined;
   const result = await runSpeed({ ...(backends ? { backends } : {}), ...(steps ? { steps } : {}), ...(models ? { models } : {}), log: io.out });
   const table = formatSpeedTable(result);

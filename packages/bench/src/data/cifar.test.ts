@@ -1,9 +1,11 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainkitError } from '@trainkit/core';
 import { describe, expect, it } from 'vitest';
 import { loadCifar, parseCifarBinary } from './cifar';
+import { dataKey, recordDataUse } from './identity';
+import { resolveDataIdentity } from './resolve';
 import { classCounts } from './split';
 
 /** n records; record i: label bytes, then R plane = i, G plane = 100 + i, B plane = 200 + (pixel % 50). */
@@ -61,6 +63,21 @@ describe('CIFAR binary reader', () => {
   it('takes a class-balanced subset', async () => {
     const { train } = await loadCifar({ dir: root, trainSize: 10, seed: 3 });
     expect(classCounts(train)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it('records its data identity for the run (size + SHA-256 of each file) and resolves it again to notice changes', async () => {
+    const { value, data } = await recordDataUse(() => loadCifar({ dir: root, trainSize: 10, seed: 3 }));
+    expect(value.train.n).toBe(10);
+    expect(data).toHaveLength(1);
+    const [id] = data;
+    expect(id).toMatchObject({ dataset: 'cifar-10', source: 'user', dir: join(root, 'cifar-10-batches-bin'), subset: { trainSize: 10, testSize: null, seed: 3 } });
+    expect(id!.files.map((f) => [f.name, f.size])).toEqual([1, 2, 3, 4, 5].map((b) => [`data_batch_${b}.bin`, 4 * 3073]).concat([['test_batch.bin', 3 * 3073]]));
+    expect(dataKey(resolveDataIdentity(id!.request, id!.subset))).toBe(dataKey(id!));
+    const file = join(root, 'cifar-10-batches-bin', 'test_batch.bin');
+    const before = readFileSync(file);
+    writeFileSync(file, records(3, (i) => [9 - i])); // same size, other labels
+    expect(dataKey(resolveDataIdentity(id!.request, id!.subset))).not.toBe(dataKey(id!));
+    writeFileSync(file, before);
   });
 
   it('rejects truncated files, wrong variants and missing files, naming the file', async () => {

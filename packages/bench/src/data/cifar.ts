@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TrainkitError, checkSeed } from '@trainkit/core';
 import type { DataInfo } from '../experiment';
+import { fileIdentity, noteDataUse, type DataIdentity } from './identity';
 import { readMaybeGzip } from './idx';
 import { balancedIndices, take, type Split } from './split';
 
@@ -84,6 +85,44 @@ function pick(dir: string, sub: string, names: string[]): string {
   throw new TrainkitError('BAD_FILE', `${dir}: expected ${names.join(', ')} there or in ${join(dir, sub)}`, dir);
 }
 
+interface CifarLayout {
+  dir: string;
+  trainFiles: string[];
+  testFiles: string[];
+  labelBytes: 1 | 2;
+  labelIndex: number;
+  nClasses: number;
+}
+
+function cifarLayout(args: CifarArgs): CifarLayout {
+  const root = resolve(args.dir);
+  if ((args.classes ?? 10) === 10) {
+    const trainFiles = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);
+    const testFiles = ['test_batch.bin'];
+    return { dir: pick(root, 'cifar-10-batches-bin', [...trainFiles, ...testFiles]), trainFiles, testFiles, labelBytes: 1, labelIndex: 0, nClasses: 10 };
+  }
+  const labelIndex = (args.label ?? 'fine') === 'fine' ? 1 : 0;
+  return { dir: pick(root, 'cifar-100-binary', ['train.bin', 'test.bin']), trainFiles: ['train.bin'], testFiles: ['test.bin'], labelBytes: 2, labelIndex, nClasses: labelIndex === 1 ? 100 : 20 };
+}
+
+/**
+ * The identity of the data {@link loadCifar} would load with these arguments now: folder, and size + SHA-256 of each file.
+ *
+ * @throws TrainkitError `BAD_FILE` when the folder lacks the files
+ */
+export function cifarIdentity(args: CifarArgs): DataIdentity {
+  const classes = args.classes ?? 10;
+  const { dir, trainFiles, testFiles } = cifarLayout(args);
+  return {
+    dataset: classes === 10 ? 'cifar-10' : `cifar-100-${args.label ?? 'fine'}`,
+    source: 'user',
+    dir,
+    files: [...trainFiles, ...testFiles].map((f) => fileIdentity(join(dir, f))),
+    subset: { trainSize: args.trainSize ?? null, testSize: args.testSize ?? null, seed: args.seed ?? 1 },
+    request: { loader: 'cifar', dir: args.dir, classes, label: args.label ?? 'fine' },
+  };
+}
+
 /**
  * Loads CIFAR-10 or CIFAR-100 from the official binary version (`cifar-10-binary.tar.gz`, extracted).
  *
@@ -93,32 +132,12 @@ function pick(dir: string, sub: string, names: string[]): string {
 export async function loadCifar(args: CifarArgs): Promise<{ train: Split; test: Split; info: DataInfo }> {
   const classes = args.classes ?? 10;
   const seed = checkSeed(args.seed ?? 1);
-  const root = resolve(args.dir);
-  let trainFiles: string[];
-  let testFiles: string[];
-  let dir: string;
-  let labelBytes: 1 | 2;
-  let labelIndex: number;
-  let nClasses: number;
-  if (classes === 10) {
-    trainFiles = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);
-    testFiles = ['test_batch.bin'];
-    dir = pick(root, 'cifar-10-batches-bin', [...trainFiles, ...testFiles]);
-    labelBytes = 1;
-    labelIndex = 0;
-    nClasses = 10;
-  } else {
-    trainFiles = ['train.bin'];
-    testFiles = ['test.bin'];
-    dir = pick(root, 'cifar-100-binary', [...trainFiles, ...testFiles]);
-    labelBytes = 2;
-    labelIndex = (args.label ?? 'fine') === 'fine' ? 1 : 0;
-    nClasses = labelIndex === 1 ? 100 : 20;
-  }
+  const { dir, trainFiles, testFiles, labelBytes, labelIndex, nClasses } = cifarLayout(args);
   const read = (files: string[]): Split =>
     concat(files.map((f) => parseCifarBinary(readMaybeGzip(join(dir, f)), join(dir, f), labelBytes, labelIndex, nClasses)));
   const fullTrain = read(trainFiles);
   const fullTest = read(testFiles);
+  noteDataUse(cifarIdentity(args));
   const train = args.trainSize !== undefined ? take(fullTrain, balancedIndices(fullTrain.labels, nClasses, args.trainSize, seed)) : fullTrain;
   const test = args.testSize !== undefined ? take(fullTest, balancedIndices(fullTest.labels, nClasses, args.testSize, seed + 1)) : fullTest;
   return {

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrainkitError, checkSeed } from '@trainkit/core';
 import type { DataInfo } from '../experiment';
+import { noteDataUse, fileIdentity, type DataIdentity } from './identity';
 import { readIdxPair } from './idx';
 import { balancedIndices, type Split } from './split';
 
@@ -92,13 +93,47 @@ function isEmbedded(dir: string): boolean {
 const cache = new Map<string, { images: Uint8Array; labels: Uint8Array; n: number; h: number; w: number }>();
 
 function readPart(dir: string, images: string, labels: string): { images: Uint8Array; labels: Uint8Array; n: number; h: number; w: number } {
-  const key = `${dir}|${images}`;
+  const imagesFile = fileIn(dir, images) ?? join(dir, images);
+  const labelsFile = fileIn(dir, labels) ?? join(dir, labels);
+  // keyed by the files' identities, so a file replaced while the process runs is read again
+  const key = JSON.stringify([imagesFile, fileIdentity(imagesFile), labelsFile, fileIdentity(labelsFile)]);
   let hit = cache.get(key);
   if (!hit) {
-    hit = readIdxPair(fileIn(dir, images) ?? join(dir, images), fileIn(dir, labels) ?? join(dir, labels), 10);
+    hit = readIdxPair(imagesFile, labelsFile, 10);
+    // the bench's Fashion-MNIST models take 28×28×1 images: a set of another size fails here, before any training
+    if (hit.h !== 28 || hit.w !== 28) {
+      throw new TrainkitError('BAD_FILE', `${imagesFile}: images are ${hit.h}×${hit.w}; Fashion-MNIST images are 28×28`, imagesFile);
+    }
     cache.set(key, hit);
   }
   return hit;
+}
+
+/** The files of a Fashion-MNIST folder, in a fixed order. */
+function fashionFiles(dir: string): string[] {
+  return Object.values(FILES).map((f) => fileIn(dir, f) ?? join(dir, f));
+}
+
+function resolveSource(args: Pick<FashionMnistArgs, 'dataDir' | 'embedded'>): FashionSource {
+  return args.embedded && args.dataDir === undefined ? { kind: 'embedded', dir: embeddedFashionDir(), via: 'embedded' } : findFashionMnist(args.dataDir);
+}
+
+/**
+ * The identity of the data {@link loadFashionMnist} would load with these arguments now (resolving `dataDir`,
+ * `TRAINKIT_DATA`, the Debian path and the embedded subset as it does): source, folder, and size + SHA-256 of each file.
+ *
+ * @throws TrainkitError `BAD_FILE` as {@link findFashionMnist}
+ */
+export function fashionIdentity(args: FashionMnistArgs = {}): DataIdentity {
+  const source = resolveSource(args);
+  return {
+    dataset: 'fashion-mnist',
+    source: source.kind,
+    dir: source.dir,
+    files: fashionFiles(source.dir).map(fileIdentity),
+    subset: { trainSize: args.trainSize ?? null, testSize: args.testSize ?? null, seed: args.seed ?? 1 },
+    request: { loader: 'fashion-mnist', ...(args.dataDir !== undefined ? { dir: args.dataDir } : {}), ...(args.embedded ? { embedded: true } : {}) },
+  };
 }
 
 function toSplit(part: { images: Uint8Array; labels: Uint8Array; n: number; h: number; w: number }, indices: number[]): Split {
@@ -138,10 +173,10 @@ export interface FashionMnistArgs {
  */
 export async function loadFashionMnist(args: FashionMnistArgs = {}): Promise<{ train: Split; test: Split; info: DataInfo }> {
   const seed = checkSeed(args.seed ?? 1);
-  const source: FashionSource =
-    args.embedded && args.dataDir === undefined ? { kind: 'embedded', dir: embeddedFashionDir(), via: 'embedded' } : findFashionMnist(args.dataDir);
+  const source = resolveSource(args);
   const train = readPart(source.dir, FILES.trainImages, FILES.trainLabels);
   const test = readPart(source.dir, FILES.testImages, FILES.testLabels);
+  noteDataUse(fashionIdentity(args));
   const trainIx = balancedIndices(train.labels, 10, args.trainSize ?? train.n, seed);
   const testIx = balancedIndices(test.labels, 10, args.testSize ?? test.n, seed + 1 === 0 ? 2 : seed + 1);
   const where = source.kind === 'full' ? `full ${train.n}/${test.n}, ${source.dir}` : `embedded subset ${train.n}/${test.n}`;
@@ -163,8 +198,9 @@ const loaded = new Map<string, Promise<{ train: Split; test: Split; info: DataIn
  * @returns the same promise for the same arguments and data directory; callers must not mutate the splits
  */
 export function loadFashionMnistCached(args: FashionMnistArgs = {}): Promise<{ train: Split; test: Split; info: DataInfo }> {
-  const dir = args.embedded && args.dataDir === undefined ? embeddedFashionDir() : findFashionMnist(args.dataDir).dir;
-  const key = JSON.stringify([dir, args.trainSize ?? null, args.testSize ?? null, args.seed ?? 1]);
+  const identity = fashionIdentity(args);
+  noteDataUse(identity); // a memoised load is still a use by the current run
+  const key = JSON.stringify([identity.dir, identity.files, args.trainSize ?? null, args.testSize ?? null, args.seed ?? 1]);
   let p = loaded.get(key);
   if (!p) {
     p = loadFashionMnist(args);

@@ -91,7 +91,8 @@ export function readIdx(file: string): IdxArray {
  * @param labelsFile - IDX1 labels (gz or raw)
  * @param classes - labels must lie in [0, classes)
  * @returns `{ images, labels, n, h, w }` as unsigned bytes
- * @throws TrainkitError `BAD_FILE` naming the file at fault: wrong rank, count mismatch, label out of range
+ * @throws TrainkitError `BAD_FILE` naming the file at fault: wrong rank, no examples, empty images, count mismatch,
+ * label out of range
  */
 export function readIdxPair(
   imagesFile: string,
@@ -103,6 +104,8 @@ export function readIdxPair(
   if (images.dims.length !== 3) throw badFile(imagesFile, `expected 3 dims [n, h, w], found [${images.dims.join(', ')}]`);
   if (labels.dims.length !== 1) throw badFile(labelsFile, `expected 1 dim [n], found [${labels.dims.join(', ')}]`);
   const [n, h, w] = images.dims as [number, number, number];
+  if (n === 0) throw badFile(imagesFile, 'the header says 0 examples: an empty set cannot be trained or evaluated on');
+  if (h === 0 || w === 0) throw badFile(imagesFile, `the header says images of ${h}×${w} pixels`);
   if (labels.dims[0] !== n) {
     throw badFile(labelsFile, `label count ${labels.dims[0]} does not match the image count ${n} of ${imagesFile}`);
   }

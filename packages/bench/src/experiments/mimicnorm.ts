@@ -193,7 +193,7 @@ const experiment = defineExperiment<MimicNormSettings>({
       testAcc: final.acc,
       bestTestAcc: best,
       testLoss: Number.isFinite(final.loss) ? final.loss : -1,
-      stepMs,
+      ...(Number.isFinite(stepMs) ? { stepMs } : {}), // not measured when the run diverged
       batchSize,
       lr,
       diverged,

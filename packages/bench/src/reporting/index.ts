@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TrainkitError } from '@trainkit/core';
 import type { ClaimVerdict, ExperimentDefinition, PlotSpec, ProfileSettings } from '../experiment';
 import { barWithErrors, lineChart } from '../plots';
 import { readRuns, writeJsonAtomic, type StoredRun } from '../results';
@@ -71,18 +72,64 @@ const PREFERRED = ['testAcc', 'testLoss', 'trainLoss'];
 
 /**
  * Reads the runs in `dirs`, judges every claim, renders the plots (Vega-Lite → Vega → SVG) and writes `report.md`,
- * `report.html` (self-contained: inline SVG and CSS) and `report-plots/*.svg` into `outDir`.
+ * `report.html` (self-contained: inline SVG and CSS) and `report-plots/*.svg` into `outDir`. Everything is built in a
+ * temporary folder inside `outDir` and swapped in at the end, so a crash leaves the previous report whole.
  *
  * @returns what was written and the claims with their verdicts
+ * @throws TrainkitError `INVALID_ARGUMENT` when a results folder does not exist or holds no valid run (the previous
+ * report is left as it was)
  */
 export async function writeReport(opts: ReportOptions): Promise<ReportSummary> {
-  const log = opts.log ?? (() => {});
-  const { runs, unreadable, superseded } = readRuns(opts.dirs);
-  const problems: string[] = unreadable.map((f) => `unreadable result file skipped: ${f}`);
-  if (superseded > 0) problems.push(`${superseded} older run(s) of the same experiment, arm, seed, profile and backend were superseded by newer ones and left out`);
-  const plotDir = join(opts.outDir, 'report-plots');
+  for (const d of opts.dirs) {
+    if (!existsSync(d) || !statSync(d).isDirectory()) throw new TrainkitError('INVALID_ARGUMENT', `results folder ${d} does not exist (or is not a folder)`, 'dir');
+  }
+  const { runs, bad, superseded } = readRuns(opts.dirs);
+  if (runs.length === 0) {
+    const why = bad.length ? `; ${bad.length} bad result file(s), e.g. ${bad[0]?.file}: ${bad[0]?.reason}` : '';
+    throw new TrainkitError('INVALID_ARGUMENT', `no valid runs in ${opts.dirs.join(', ')}${why}; the previous report (if any) is left as it was`, 'dir');
+  }
   mkdirSync(opts.outDir, { recursive: true });
-  rmSync(plotDir, { recursive: true, force: true });
+  removeLeftovers(opts.outDir);
+  const tmp = mkdtempSync(join(opts.outDir, '.report-tmp-'));
+  try {
+    const built = await buildReport(opts, tmp, runs, bad, superseded);
+    swapIn(tmp, opts.outDir);
+    return { ...built, markdown: join(opts.outDir, 'report.md'), html: join(opts.outDir, 'report.html') };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Removes temp and old folders of reports that crashed more than 10 minutes ago. */
+function removeLeftovers(outDir: string): void {
+  for (const name of readdirSync(outDir)) {
+    if (!name.startsWith('.report-tmp-') && !name.startsWith('.report-old-')) continue;
+    try {
+      if (Date.now() - statSync(join(outDir, name)).mtimeMs > 10 * 60_000) rmSync(join(outDir, name), { recursive: true, force: true });
+    } catch {
+      // removed by another report
+    }
+  }
+}
+
+/** Moves a built report (report-plots/, report.md, report.html) from `tmp` into `outDir`; each rename is atomic. */
+function swapIn(tmp: string, outDir: string): void {
+  const plots = join(outDir, 'report-plots');
+  const old = `${join(outDir, '.report-old-')}${process.pid}-${Date.now()}`;
+  if (existsSync(plots)) renameSync(plots, old);
+  renameSync(join(tmp, 'report-plots'), plots);
+  renameSync(join(tmp, 'report.md'), join(outDir, 'report.md'));
+  renameSync(join(tmp, 'report.html'), join(outDir, 'report.html'));
+  rmSync(old, { recursive: true, force: true });
+}
+
+async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], bad: Array<{ file: string; reason: string }>, superseded: number): Promise<ReportSummary> {
+  const log = opts.log ?? (() => {});
+  const problems: string[] = bad.map((b) => `bad result file skipped: ${b.file}: ${b.reason}`);
+  const old = runs.filter((r) => !r.identity).length;
+  if (old > 0) problems.push(`${old} run(s) were stored by an older bench without a data identity (schema 1); \`trainkit-bench run\` re-runs them`);
+  if (superseded > 0) problems.push(`${superseded} older run(s) of the same experiment, arm, seed, profile and backend were superseded by newer ones and left out`);
+  const plotDir = join(tmp, 'report-plots');
   mkdirSync(plotDir, { recursive: true });
   const claimsOut: ReportSummary['claims'] = [];
   const body: Block[] = [];
@@ -237,8 +284,8 @@ export async function writeReport(opts: ReportOptions): Promise<ReportSummary> {
   if (problems.length) head.push({ kind: 'heading', level: 2, text: 'Problems' }, { kind: 'para', text: problems.join(' · ') });
   const tail: Block[] = speed ? [{ kind: 'heading', level: 2, text: `Training speed per backend (\`trainkit-bench speed\`, ${speed.date})` }, { kind: 'markdown', text: speed.table }] : [];
   const blocks = [...head, ...body, ...tail];
-  const markdown = join(opts.outDir, 'report.md');
-  const html = join(opts.outDir, 'report.html');
+  const markdown = join(tmp, 'report.md');
+  const html = join(tmp, 'report.html');
   writeFileSync(markdown, toMarkdown(blocks));
   writeFileSync(html, toHtml('trainkit bench report', blocks));
   return { markdown, html, runs: runs.length, plots: plotCount, claims: claimsOut, problems };

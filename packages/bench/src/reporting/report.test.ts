@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -61,5 +61,40 @@ describe('report', () => {
     expect(html).not.toMatch(/<script|<link|<img|src="http/);
     expect(html).toContain('class="v-reproduced">reproduced<');
     expect(existsSync(join(out, 'report.md'))).toBe(true);
+  });
+
+  it('builds in a temporary folder: a crash, a missing folder or a folder without runs leave the previous report whole', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'trainkit-report-swap-'));
+    const backend = { name: 'wasm', device: 'cpu' as const, trainingKernels: 'trainkit', threads: 1 };
+    const quiet = createProgress({ stream: { write: () => true } as unknown as NodeJS.WritableStream, tty: false });
+    await runJobs(planJobs([exp], { profile: 'quick' }).jobs, { outDir: out, backend, progress: quiet });
+    await writeReport({ dirs: [out], outDir: out, experiments: [exp] });
+    const snapshot = (): string[] => [
+      readFileSync(join(out, 'report.md'), 'utf8'),
+      readFileSync(join(out, 'report.html'), 'utf8'),
+      ...readdirSync(join(out, 'report-plots')).sort().map((f) => `${f}:${readFileSync(join(out, 'report-plots', f), 'utf8').length}`),
+    ];
+    const before = snapshot();
+    expect(before.length).toBe(6);
+    // a result file that is valid JSON but lacks backend and host, with malformed curves: reported by name, no crash
+    const bad = join(out, 'toy', 'hand-written.json');
+    const real = JSON.parse(readFileSync(join(out, 'toy', readdirSync(join(out, 'toy')).find((f) => f.endsWith('.json'))!), 'utf8')) as Record<string, unknown>;
+    const { backend: _b, host: _h, ...partial } = real;
+    writeFileSync(bad, JSON.stringify({ ...partial, seed: 9, curves: 'up' }));
+    const r = await writeReport({ dirs: [out], outDir: out, experiments: [exp] });
+    expect(r.runs).toBe(6);
+    expect(r.problems).toEqual([`bad result file skipped: ${bad}: not a valid run record: run.backend is missing; run.curves must be an array; run.host is missing`]);
+    const good = snapshot();
+    // a crash half-way through (here: in the log callback, after the plots are drawn) changes nothing
+    await expect(
+      writeReport({ dirs: [out], outDir: out, experiments: [exp], log: () => { throw new Error('crash mid-report'); } }),
+    ).rejects.toThrow('crash mid-report');
+    expect(snapshot()).toEqual(good);
+    // a mistyped folder, or one without a valid run, is an error
+    await expect(writeReport({ dirs: [join(out, 'typo-dir')], outDir: out, experiments: [exp] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/results folder .*typo-dir does not exist/) });
+    const empty = mkdtempSync(join(tmpdir(), 'trainkit-report-empty-'));
+    await expect(writeReport({ dirs: [empty], outDir: out, experiments: [exp] })).rejects.toThrow(/no valid runs in/);
+    expect(snapshot()).toEqual(good);
+    expect(readdirSync(out).filter((f) => f.startsWith('.report-'))).toEqual([]);
   });
 });
