@@ -1,6 +1,6 @@
 import { clone, type Variable } from '@tensorflow/tfjs-core';
 import { TrainkitError, checkNumber, invalidArgument, type ParamsArg } from '@trainkit/core';
-import { checkShape, isModelLike, resolveVariables } from './internal/params';
+import { byName, checkTensorMap, isModelLike, resolveVariables } from './internal/params';
 import { applyMasks, disposeMasks, magnitudeMasks, maskSparsity, prunableParams, type MagnitudeMaskArgs, type Masks } from './mask';
 import { disposeSnapshot, restore, snapshot, type Snapshot } from './snapshot';
 
@@ -237,12 +237,7 @@ export async function pruneAndFinetune(args: PruneAndFinetuneArgs): Promise<Prun
   const params = prunableOf(args.model, args.params);
   // Check the mask (or its arguments) before any training.
   if (args.mask instanceof Map) {
-    const byName = new Map(vars.map((v) => [v.name, v]));
-    for (const [name, m] of args.mask) {
-      const v = byName.get(name);
-      if (!v) throw new TrainkitError('UNKNOWN_VARIABLE', `mask has an entry for "${name}", which is not a variable of model.`, 'mask');
-      checkShape('mask', name, m, v.shape);
-    }
+    checkTensorMap('mask', args.mask, byName(vars), { binary: true });
   } else {
     disposeMasks(magnitudeMasks(params, args.mask));
   }
