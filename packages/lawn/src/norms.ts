@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { assertLive, invalidArgument } from '@trainkit/core';
 
 /** How LAWN measures a tensor: one Frobenius norm per tensor, or one L2 norm per output unit (last axis). */
 export type Granularity = 'layer' | 'unit';
@@ -12,7 +13,18 @@ function sumSquares(x: tf.Tensor, y: tf.Tensor, granularity: Granularity): tf.Te
   return tf.sum(prod, axes);
 }
 
+function checkGranularity(granularity: unknown): asserts granularity is Granularity {
+  if (granularity !== 'layer' && granularity !== 'unit') throw invalidArgument('granularity', granularity, "'layer' or 'unit'");
+}
+
+function checkLive(argument: string, t: unknown): void {
+  if (t instanceof tf.Tensor) assertLive(t, argument);
+  else if (!Array.isArray(t) && typeof t !== 'number') throw invalidArgument(argument, t, 'a tf.Tensor');
+}
+
 function weightNorms_(w: tf.Tensor, granularity: Granularity = 'layer'): tf.Tensor {
+  checkLive('w', w);
+  checkGranularity(granularity);
   return tf.sqrt(sumSquares(w, w, granularity));
 }
 
@@ -24,7 +36,9 @@ function weightNorms_(w: tf.Tensor, granularity: Granularity = 'layer'): tf.Tens
  *   (Dense `[in, out]` → axis 0; Conv2D `[kh, kw, in, out]` → axes 0, 1, 2; a vector → its absolute values)
  * @defaultValue granularity `'layer'`
  * @returns a scalar (`'layer'`) or a `[units]` tensor (`'unit'`); the caller disposes it
- * @remarks The c_k of the LAWN paper (arXiv 2108.05839), recorded at the end of the free phase.
+ * @throws {@link TrainkitError} `INVALID_ARGUMENT` for another granularity; `DISPOSED` for a disposed tensor
+ * @remarks Plain float32 sum of squares: it overflows to Infinity once Σw² exceeds ~3.4e38 (|w| around 1e19); LAWN
+ *   refuses to freeze such a norm. The c_k of the LAWN paper (arXiv 2108.05839), recorded at the end of the free phase.
  */
 export const weightNorms = /* @__PURE__ */ tf.op({ weightNorms_ });
 
@@ -35,6 +49,9 @@ function projectToTangent_(
   frozen?: tf.Tensor,
   eps = 1e-12,
 ): tf.Tensor {
+  checkLive('g', g);
+  checkLive('w', w);
+  checkGranularity(granularity);
   // g − (⟨g, W⟩ / ‖W‖²) W, per tensor or per unit; afterwards ⟨g, W⟩ = 0.
   const dot = sumSquares(g, w, granularity);
   const sq = sumSquares(w, w, granularity);
@@ -58,6 +75,9 @@ function projectToTangent_(
 export const projectToTangent = /* @__PURE__ */ tf.op({ projectToTangent_ });
 
 function retractToNorm_(w: tf.Tensor, frozen: tf.Tensor, granularity: Granularity = 'layer', eps = 1e-12): tf.Tensor {
+  checkLive('w', w);
+  checkLive('frozen', frozen);
+  checkGranularity(granularity);
   const norm = tf.sqrt(sumSquares(w, w, granularity));
   const scale = tf.where(tf.greaterEqual(frozen, eps), tf.div(frozen, tf.maximum(norm, eps)), tf.onesLike(norm));
   return tf.mul(w, scale);
