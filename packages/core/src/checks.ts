@@ -66,6 +66,21 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
+ * The gradient a hook acts on: `grads[name]` when present (a live tensor of `shape`), else `null`.
+ *
+ * @param grads - the gradient map the hook received
+ * @param name - the variable's name
+ * @param shape - the variable's shape
+ * @throws {@link TrainkitError} `INVALID_ARGUMENT` for an entry that is not a tensor, `DISPOSED`, `SHAPE_MISMATCH`
+ */
+export function gradientOf(grads: unknown, name: string, shape: readonly number[]): Tensor | null {
+  if (typeof grads !== 'object' || grads === null) throw invalidArgument('grads', grads, 'a map from variable name to gradient');
+  const g = (grads as Record<string, unknown>)[name];
+  if (g === undefined || g === null) return null;
+  return checkTensor(`grads["${name}"]`, g, { shape });
+}
+
+/**
  * An optional boolean option: `undefined` gives `fallback`, anything but a boolean throws.
  *
  * @throws {@link TrainkitError} `INVALID_ARGUMENT`

@@ -2,6 +2,7 @@ export { TrainkitError, invalidArgument, checkNumber, describeValue, type Traink
 export {
   assertLive,
   checkTensor,
+  gradientOf,
   checkBoolean,
   checkHookName,
   disposeOnThrow,

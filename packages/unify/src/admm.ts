@@ -7,6 +7,8 @@ import {
   checkHookName,
   checkNumber,
   disposeOnThrow,
+  gradientOf,
+  isTensorLike,
   sameShape,
   invalidArgument,
   isParamRef,
@@ -170,7 +172,7 @@ export class AdmmUnifyHook implements StepHook {
     if (this.finished) return grads;
     const out: NamedTensorMap = { ...grads };
     for (const l of this.layers) {
-      const g = grads[l.w.name];
+      const g = gradientOf(grads, l.w.name, l.w.shape);
       if (!g) {
         throw new TrainkitError(
           'UNKNOWN_VARIABLE',
@@ -303,6 +305,7 @@ export class AdmmUnifyHook implements StepHook {
     for (const w of weights) {
       const shape = want.get(w?.name);
       if (!shape || byName.has(w.name)) throw bad(`has an unknown or repeated entry "${w?.name}".`);
+      if (!isTensorLike(w.tensor)) throw bad(`"${w.name}" is ${typeof w.tensor}, not a tensor.`);
       assertLive(w.tensor, `weights["${w.name}"]`);
       if (!sameShape(w.tensor.shape, shape) || w.tensor.dtype !== 'float32') {
         throw bad(`"${w.name}" must be float32[${shape.join(',')}]; received ${w.tensor.dtype}[${w.tensor.shape.join(',')}].`);

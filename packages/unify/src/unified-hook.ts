@@ -1,5 +1,5 @@
 import { add, mul, relu, scalar, tensor, tidy, type NamedTensorMap, type Tensor, type Variable } from '@tensorflow/tfjs-core';
-import { TrainkitError, assertLive, checkBoolean, checkHookName, disposeOnThrow, invalidArgument, type ParamRef, type StepHook } from '@trainkit/core';
+import { TrainkitError, assertLive, gradientOf, checkBoolean, checkHookName, disposeOnThrow, invalidArgument, type ParamRef, type StepHook } from '@trainkit/core';
 import { planMasks, blockSumBroadcast, variableByName } from './internal/tensors';
 import { planLayers, type LayerPlan, type UnifyPlan } from './projection';
 import type { BlockView } from './blocks';
@@ -82,7 +82,7 @@ export class UnifiedHook implements StepHook {
     this.checkAlive();
     const out: NamedTensorMap = { ...grads };
     for (const l of this.layers) {
-      const g = grads[l.variable.name];
+      const g = gradientOf(grads, l.variable.name, l.variable.shape);
       if (!g) continue;
       const kept = mul(g, l.free);
       out[l.variable.name] = this.trainSharedMagnitude ? add(kept, mul(l.signs, blockSumBroadcast(mul(l.signs, g), l.view))) : kept;

@@ -117,18 +117,18 @@ function bytesOf(vars: readonly tf.Variable[]): Array<string | null> {
 export type FuzzOutcome = { ok: true } | { ok: false; code: string };
 
 /**
- * Calls `c` with one argument replaced as `m` says and asserts the library contract: the call returns or throws a
+ * Calls `c` with one argument replaced as `m` says (`null`: as set up) and asserts the library contract: the call returns or throws a
  * `TrainkitError`; after a throw every watched variable is bit-identical; no tensor is left behind either way.
  * With `FUZZ_STATS=<file>` set, the outcome is appended there as one JSON line instead of failing (to count old code).
  */
-export async function checkContract(c: FuzzCase, m: Mutation): Promise<FuzzOutcome> {
+export async function checkContract(c: FuzzCase, m: Mutation | null): Promise<FuzzOutcome> {
   const { args, watch, teardown, ctx } = c.setup();
   const made: tf.Tensor[] = [];
   const own = (t: tf.Tensor): tf.Tensor => {
     made.push(t);
     return t;
   };
-  const bad = mutate(args, m, own);
+  const bad = m === null ? args : mutate(args, m, own);
   const before = bytesOf(watch);
   const count = tf.memory().numTensors;
   let outcome: FuzzOutcome = { ok: true };
@@ -146,12 +146,12 @@ export async function checkContract(c: FuzzCase, m: Mutation): Promise<FuzzOutco
   const leaked = tf.memory().numTensors - count;
   const stats = process.env['FUZZ_STATS'];
   if (stats) {
-    appendFileSync(stats, `${JSON.stringify({ fn: c.name, kind: m.kind, deep: m.deep, pos: m.pos, ok: !threw, clear: !outcome.ok, cryptic: cryptic !== undefined, halfApplied: changed, leaked: leaked !== 0 })}\n`);
+    appendFileSync(stats, `${JSON.stringify({ fn: c.name, kind: m?.kind ?? 'as given', ok: !threw, clear: !outcome.ok, cryptic: cryptic !== undefined, halfApplied: changed, leaked: leaked !== 0 })}\n`);
   }
   tf.dispose(made);
   teardown();
   if (stats) return outcome;
-  const what = `${c.name} with ${m.kind} at argument ${m.pos % Math.max(args.length, 1)}${m.deep ? ` (member ${m.member})` : ''}`;
+  const what = m === null ? `${c.name} with its setup's arguments` : `${c.name} with ${m.kind} at argument ${m.pos % Math.max(args.length, 1)}${m.deep ? ` (member ${m.member})` : ''}`;
   if (cryptic !== undefined) expect.fail(`${what} threw a non-TrainkitError: ${String((cryptic as Error)?.message ?? cryptic)}`);
   expect(changed, `${what} changed a variable and then threw`).toBe(false);
   expect(leaked, `${what} left tensors behind`).toBe(0);
