@@ -34,7 +34,7 @@ function stateHook(name: string, opts: { strict?: boolean; failSet?: boolean } =
         }
       : undefined,
     setWeights: (w: NamedTensor[]) => {
-      count.assign(w[0]!.tensor);
+      count.assign(w[0]!.tensor as tf.Scalar);
       if (failNext) {
         failNext = false; // fails once, so the rollback (another setWeights) works
         throw new Error('setWeights failed after writing');

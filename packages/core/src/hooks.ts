@@ -3,6 +3,7 @@ import {
   Variable,
   clone,
   dispose,
+  engine,
   scalar,
   type Scalar,
   serialization,
@@ -112,6 +113,7 @@ export class HookedOptimizer extends Optimizer {
    */
   applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void {
     this.checkAlive();
+    checkGradients(variableGradients);
     const ctx: StepContext = { step: this.iterations + 1 };
     let applied = false;
     try {
@@ -370,13 +372,20 @@ export function registerCoreSerializables(): void {
  * @throws {@link TrainkitError} `NOT_SERIALIZABLE` when the class is not registered
  */
 export function optimizerFromConfig(config: serialization.ConfigDict): Optimizer {
+  if (typeof config !== 'object' || config === null) throw invalidArgument('config', config, 'an object {innerClassName, innerConfig}');
+  const innerConfig = config['innerConfig'] ?? {};
+  if (typeof innerConfig !== 'object' || innerConfig === null || Array.isArray(innerConfig)) {
+    throw invalidArgument('innerConfig', innerConfig, 'the inner optimizer\'s config object');
+  }
   const name = config['innerClassName'];
   const entry = typeof name === 'string' ? serialization.SerializationMap.getMap().classNameMap[name] : undefined;
   if (!entry) {
     throw new TrainkitError('NOT_SERIALIZABLE', `innerClassName ${JSON.stringify(name)} is not registered with tfjs serialization (the built-in optimizers are).`, 'innerClassName');
   }
   const [cls, fromConfig] = entry;
-  return fromConfig(cls, (config['innerConfig'] ?? {}) as serialization.ConfigDict) as unknown as Optimizer;
+  const inner = fromConfig(cls, innerConfig as serialization.ConfigDict) as unknown as Optimizer;
+  if (!isOptimizer(inner)) throw invalidArgument('innerClassName', name, 'the class name of a tf.Optimizer');
+  return inner;
 }
 
 function hookFromConfig(h: serialization.ConfigDict): StepHook {
@@ -387,6 +396,26 @@ function hookFromConfig(h: serialization.ConfigDict): StepHook {
   }
   const [cls, fromConfig] = entry;
   return fromConfig(cls, (h['config'] ?? {}) as serialization.ConfigDict) as unknown as StepHook;
+}
+
+/** Gradients must be live tensors (or null) keyed by live variables of the same shape. */
+function checkGradients(grads: NamedTensorMap | NamedTensor[]): void {
+  if (typeof grads !== 'object' || grads === null) throw invalidArgument('variableGradients', grads, 'a map (or list) of gradients by variable name');
+  const entries: Array<[unknown, unknown]> = Array.isArray(grads)
+    ? grads.map((g: unknown) => [(g as NamedTensor | null)?.name, (g as NamedTensor | null)?.tensor])
+    : Object.entries(grads);
+  const registered = engine().registeredVariables;
+  for (const [name, g] of entries) {
+    if (g === null || g === undefined) continue;
+    const label = `variableGradients["${String(name)}"]`;
+    if (!isTensorLike(g)) throw invalidArgument(label, g, 'a tf.Tensor (or null)');
+    assertLive(g, label);
+    const v = typeof name === 'string' ? registered[name] : undefined;
+    if (!v) throw new TrainkitError('UNKNOWN_VARIABLE', `${label} names no live tf.Variable.`, 'variableGradients');
+    if (!sameShape(v.shape, g.shape)) {
+      throw new TrainkitError('SHAPE_MISMATCH', `${label} has shape [${g.shape.join(',')}], but the variable has [${v.shape.join(',')}].`, 'variableGradients');
+    }
+  }
 }
 
 /** Throws STATE_MISMATCH unless `given` has exactly the names and shapes of the hook's current state. */
