@@ -86,11 +86,12 @@ const CASES: FuzzCase[] = [
     name: 'withHooks',
     setup: () => ({ args: ['fresh sgd', { name: 'h' }], ...none() }),
     call: (a) => {
-      const inner = a[0] === 'fresh sgd' ? tf.train.sgd(0.1) : a[0];
+      const fresh = a[0] === 'fresh sgd';
+      const inner = fresh ? tf.train.sgd(0.1) : a[0];
       try {
         return withHooks(inner as never, a[1] as never);
       } catch (err) {
-        if (inner !== a[0]) (inner as tf.Optimizer).dispose();
+        if (fresh) (inner as tf.Optimizer).dispose();
         throw err;
       }
     },

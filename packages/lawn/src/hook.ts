@@ -161,6 +161,7 @@ export class LawnHook implements StepHook {
    */
   beginConstrainedPhase(stepsDone: number): void {
     this.checkAlive();
+    checkNumber('stepsDone', stepsDone, { integer: true, min: 0 });
     if (!this.switched) tf.tidy(() => this.freeze(stepsDone));
   }
 

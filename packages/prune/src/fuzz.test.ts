@@ -26,7 +26,7 @@ function world() {
   const w1 = tf.tidy(() => tf.variable(tf.tensor2d([[0.5, -1], [2, 0.1]])));
   const w2 = tf.tidy(() => tf.variable(tf.tensor1d([3, -0.2, 0.7])));
   const masks: Masks = new Map([
-    [w1.name, tf.tensor2d([[1, 0], [1, 0]])],
+    [w1.name, tf.tensor2d([[1, 0], [1, 0]]) as tf.Tensor],
     [w2.name, tf.tensor1d([1, 1, 0])],
   ]);
   tf.tidy(() => {

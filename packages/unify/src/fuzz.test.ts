@@ -63,11 +63,12 @@ const CASES: FuzzCase[] = [
     },
     call: (a) => {
       // The optimizer becomes the result's only on success: made here, freed here when the call fails.
-      const inner = a[0] === 'fresh sgd' ? tf.train.sgd(0.1) : a[0];
+      const fresh = a[0] === 'fresh sgd';
+      const inner = fresh ? tf.train.sgd(0.1) : a[0];
       try {
         return admmUnify(inner as never, a[1] as never);
       } catch (err) {
-        if (inner !== a[0]) (inner as tf.Optimizer).dispose();
+        if (fresh) (inner as tf.Optimizer).dispose();
         throw err;
       }
     },
