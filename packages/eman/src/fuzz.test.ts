@@ -122,6 +122,18 @@ describe('fuzz: every public function either works or throws TrainkitError, chan
     w.free();
   });
 
+  it('teacher.update with a disposed student weight (a BN buffer) writes nothing: DISPOSED', () => {
+    const w = withTeacher();
+    const before = w.watch.map((v) => Array.from(v.dataSync()));
+    const studentVars = w.s.weights.map((x) => x.read() as tf.Variable);
+    const buffer = w.s.weights.find((x) => x.name.includes('moving_mean'))!;
+    (buffer.read() as tf.Variable).dispose();
+    expect(() => w.t.update()).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+    expect(w.watch.map((v) => Array.from(v.dataSync()))).toEqual(before);
+    w.t.dispose();
+    studentVars.forEach((v) => { if (!v.isDisposed) v.dispose(); });
+  });
+
   it('emaUpdate with a disposed second pair writes nothing and names it (DISPOSED)', () => {
     const p = pairs();
     p.source[1]!.dispose();

@@ -145,8 +145,9 @@ describe('state changes are all or nothing', () => {
   it('pruneAndFinetune rewinds the model when train fails', async () => {
     const v = vars();
     const m: Masks = new Map([[v.a.name, tf.tensor1d([1, 0, 1, 0])]]);
-    const train = () => {
-      throw new Error('training crashed');
+    // Crashes in the fine-tuning phase, after the driver applied the mask to the model.
+    const train = (_epochs: number, ctx: { phase: string }) => {
+      if (ctx.phase === 'finetune') throw new Error('training crashed');
     };
     await expect(pruneAndFinetune({ model: v.list, mask: m, epochs: 1, pretrainEpochs: 1, train })).rejects.toThrow(/crashed/);
     expect(values(v.list)).toEqual([[1, -2, 3, -4], [5, 6]]);

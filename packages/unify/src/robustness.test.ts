@@ -87,7 +87,14 @@ describe('UnifiedHook construction', () => {
     h.dispose();
     expect(codeOf(() => h.enforce())).toBe('DISPOSED');
     expect(codeOf(() => h.transformGradients({}))).toBe('DISPOSED');
-    k.free();
+    const live = unifiedHook(plan, { params: k.list });
+    tf.tidy(() => k.k1.assign(tf.add(k.k1, 1)));
+    const k1 = Array.from(k.k1.dataSync());
+    k.k2.dispose();
+    expect(codeOf(() => live.enforce())).toBe('DISPOSED');
+    expect(Array.from(k.k1.dataSync())).toEqual(k1);
+    live.dispose();
+    k.k1.dispose();
   });
 });
 
