@@ -1,5 +1,5 @@
 import { Tensor, add, mul, tidy, type Scalar } from '@tensorflow/tfjs-core';
-import { TrainkitError, checkNumber, invalidArgument } from '@trainkit/core';
+import { TrainkitError, checkNumber, invalidArgument, assertLive } from '@trainkit/core';
 import { attackDefaults, attackDelta, resolveAttack, type AttackOptions } from './attack';
 import { checkBoolean, checkKeys, checkTensor, optionalNumber } from './internal/checks';
 import { callStage, checkStage, detach, type Stage } from './internal/stage';
@@ -100,6 +100,8 @@ export function afanLoss(args: AfanLossArgs): Scalar {
   const front = checkStage('front', args.front);
   const back = checkStage('back', args.back);
   const x = args.x;
+  assertLive(x, 'x');
+  assertLive(args.y, 'y');
   if (!(x instanceof Tensor) || x.isDisposed) throw invalidArgument('x', x, 'a live tf.Tensor');
   const y = args.y;
   if (!(y instanceof Tensor) || y.isDisposed) throw invalidArgument('y', y, 'a live tf.Tensor');

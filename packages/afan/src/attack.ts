@@ -1,5 +1,5 @@
-import { Tensor, add, clipByValue, grad, mul, randomUniform, sign, tidy, zerosLike } from '@tensorflow/tfjs-core';
-import { checkSeed, invalidArgument } from '@trainkit/core';
+import { Tensor, add, clipByValue, grad, mul, randomUniform, sign, sum, tidy, zerosLike } from '@tensorflow/tfjs-core';
+import { TrainkitError, assertLive, checkSeed, invalidArgument } from '@trainkit/core';
 import { checkBoolean, checkKeys, checkTensor, optionalNumber } from './internal/checks';
 import { callStage, checkStage, detach, type Stage } from './internal/stage';
 import { softmaxCrossEntropy, type LossFn } from './loss';
@@ -98,12 +98,23 @@ export function attackDelta(back: Stage, f: Tensor, labels: Tensor, a: ResolvedA
   return tidy(() => {
     let delta: Tensor = a.randomStart ? randomUniform(f.shape, -a.epsilon, a.epsilon, 'float32', a.seed) : zerosLike(f);
     if (a.clip) delta = clipByValue(delta, -a.epsilon, a.epsilon);
-    const lossOfDelta = (d: Tensor): Tensor => a.lossFn(labels, callStage('back', back, add(f, d), a.training));
+    // A bad `back` output is rethrown outside tf.grad: an exception inside it leaves tensors behind (tfjs engine).
+    let problem: unknown;
+    const lossOfDelta = (d: Tensor): Tensor => {
+      try {
+        return a.lossFn(labels, callStage('back', back, add(f, d), a.training));
+      } catch (err) {
+        if (!(err instanceof TrainkitError)) throw err;
+        problem = err;
+        return sum(mul(d, 0));
+      }
+    };
     const gradOfDelta = grad(lossOfDelta);
     for (let t = 0; t < a.steps; t++) {
       const prev = delta;
       delta = tidy(() => {
         const g = gradOfDelta(prev);
+        if (problem !== undefined) throw problem;
         const next = add(prev, mul(sign(g), a.stepSize));
         return a.clip ? clipByValue(next, -a.epsilon, a.epsilon) : next;
       });
@@ -136,6 +147,7 @@ export function attackDelta(back: Stage, f: Tensor, labels: Tensor, a: ResolvedA
 export function adversarialFeatures(back: Stage, features: Tensor, labels: Tensor, options: AttackOptions = {}): Tensor {
   const b = checkStage('back', back);
   const f = checkTensor('features', features);
+  assertLive(labels, 'labels');
   if (!(labels instanceof Tensor) || labels.isDisposed) throw invalidArgument('labels', labels, 'a live tf.Tensor');
   if (typeof options !== 'object' || options === null) throw invalidArgument('options', options, 'an options object');
   checkKeys('options', options, ATTACK_KEYS);

@@ -1,5 +1,5 @@
 import { cast, logSoftmax, mean, mul, neg, oneHot, sum, tidy, type Scalar, type Tensor } from '@tensorflow/tfjs-core';
-import { TrainkitError } from '@trainkit/core';
+import { TrainkitError, checkTensor } from '@trainkit/core';
 
 /** A training loss: `(labels, logits) => scalar`. */
 export type LossFn = (labels: Tensor, logits: Tensor) => Scalar;
@@ -15,6 +15,8 @@ export type LossFn = (labels: Tensor, logits: Tensor) => Scalar;
  * whose internal `Reduction` path trips tfjs' kernel-leak check under `IS_TEST`.
  */
 export function softmaxCrossEntropy(labels: Tensor, logits: Tensor): Scalar {
+  checkTensor('labels', labels);
+  checkTensor('logits', logits, { dtypes: ['float32'] });
   if (logits.rank !== 2) {
     throw new TrainkitError('SHAPE_MISMATCH', `logits must be [batch, classes]; received shape [${logits.shape}].`, 'logits');
   }

@@ -1,4 +1,15 @@
 export { TrainkitError, invalidArgument, checkNumber, describeValue, type TrainkitErrorCode } from './errors';
+export {
+  assertLive,
+  checkTensor,
+  gradientOf,
+  checkBoolean,
+  checkHookName,
+  disposeOnThrow,
+  isTensorLike,
+  sameShape,
+  type TensorCheck,
+} from './checks';
 export { rng, deriveSeed, checkSeed, type Rng } from './random';
 export {
   constantSchedule,

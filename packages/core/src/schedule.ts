@@ -30,6 +30,10 @@ function make(config: ScheduleConfig, at: (step: number) => number): Schedule {
   };
 }
 
+function checkArgs(args: unknown, fields: string): void {
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) throw invalidArgument('args', args, `an object ${fields}`);
+}
+
 /**
  * The same value at every step.
  *
@@ -54,6 +58,7 @@ export function constantSchedule(value: number): Schedule {
  * @example `cosineSchedule({ from: 0.1, steps: 1000 })`
  */
 export function cosineSchedule(args: { from: number; to?: number; steps: number }): Schedule {
+  checkArgs(args, '{from, to?, steps}');
   const from = checkNumber('from', args.from);
   const to = checkNumber('to', args.to ?? 0);
   const steps = checkNumber('steps', args.steps, { integer: true, min: 1 });
@@ -72,6 +77,7 @@ export function cosineSchedule(args: { from: number; to?: number; steps: number 
  * @returns a {@link Schedule}
  */
 export function stepDecaySchedule(args: { initial: number; factor: number; every: number }): Schedule {
+  checkArgs(args, '{initial, factor, every}');
   const initial = checkNumber('initial', args.initial);
   const factor = checkNumber('factor', args.factor, { minExclusive: 0 });
   const every = checkNumber('every', args.every, { integer: true, min: 1 });
@@ -89,6 +95,7 @@ export function stepDecaySchedule(args: { initial: number; factor: number; every
  * @example `linearWarmup({ steps: 500, then: cosineSchedule({ from: 0.1, steps: 9500 }) })`
  */
 export function linearWarmup(args: { steps: number; from?: number; then: Schedule }): Schedule {
+  checkArgs(args, '{steps, from?, then}');
   const steps = checkNumber('steps', args.steps, { integer: true, min: 0 });
   const from = checkNumber('from', args.from ?? 0);
   if (!isSchedule(args.then)) throw invalidArgument('then', args.then, 'a Schedule');

@@ -1,4 +1,5 @@
 import type { Variable } from '@tensorflow/tfjs-core';
+import { assertLive } from './checks';
 import { TrainkitError, invalidArgument } from './errors';
 import { isParamRef, paramsOf, type LayersModelLike, type ParamRef } from './params';
 
@@ -11,7 +12,7 @@ export type ParamsArg = readonly Variable[] | readonly ParamRef[] | LayersModelL
  * @param argument - argument name for errors, e.g. `params`
  * @param params - variables, ParamRefs, or a model (then: all its trainable variables)
  * @returns the variables (owned by the caller / model)
- * @throws {@link TrainkitError} on an empty list, a non-variable, or a duplicate
+ * @throws {@link TrainkitError} on an empty list, a non-variable, or a duplicate; `DISPOSED` for a disposed variable
  */
 export function toVariables(argument: string, params: ParamsArg): Variable[] {
   let vars: Variable[];
@@ -19,10 +20,12 @@ export function toVariables(argument: string, params: ParamsArg): Variable[] {
     vars = (params as ReadonlyArray<Variable | ParamRef>).map((p, i) => {
       const v = isParamRef(p) ? p.variable : p;
       if (!isVariable(v)) throw invalidArgument(`${argument}[${i}]`, p, 'a tf.Variable or a ParamRef');
+      assertLive(v, `${argument}[${i}]`);
       return v;
     });
   } else if (params && Array.isArray((params as LayersModelLike).layers)) {
     vars = paramsOf(params as LayersModelLike, { trainable: true }).map((p) => p.variable);
+    vars.forEach((v) => assertLive(v, argument));
   } else {
     throw invalidArgument(argument, params, 'an array of tf.Variable or ParamRef, or a tf.LayersModel');
   }

@@ -1,5 +1,5 @@
 import { add, mul, scalar, tidy, type Variable } from '@tensorflow/tfjs-core';
-import { TrainkitError, checkNumber, invalidArgument, isVariable } from '@trainkit/core';
+import { TrainkitError, assertLive, checkNumber, invalidArgument, isVariable } from '@trainkit/core';
 
 /**
  * Moves every target variable towards its source in place: `target ← m·target + (1 − m)·source`.
@@ -9,7 +9,8 @@ import { TrainkitError, checkNumber, invalidArgument, isVariable } from '@traink
  * @param momentum - m in [0, 1]: 0 copies the source exactly, 1 leaves the target bit-identical
  * @returns nothing; no tensor is left behind
  * @throws {@link TrainkitError} `INVALID_ARGUMENT` for a momentum outside [0, 1] or a non-variable entry,
- *   `SHAPE_MISMATCH` when the lists differ in length, or a pair differs in shape or dtype
+ *   `SHAPE_MISMATCH` when the lists differ in length, or a pair differs in shape or dtype; `DISPOSED` for a disposed
+ *   variable. Every pair is checked before the first write, so a failing call changes nothing.
  * @remarks EMAN (Cai et al., CVPR 2021), §3: ξ ← m·ξ + (1 − m)·θ, applied to parameters and, in EMAN, to the BN
  *   running mean and variance alike. Non-float pairs (integer counters) are copied, not averaged (reference code:
  *   `num_batches_tracked`). The product form (not `t + (1 − m)(s − t)`) makes m = 0 and m = 1 exact.
@@ -54,6 +55,8 @@ export function checkPairs(target: readonly Variable[], source: readonly Variabl
     const s = source[i];
     if (!isVariable(t)) throw invalidArgument(`target[${i}]`, t, 'a tf.Variable');
     if (!isVariable(s)) throw invalidArgument(`source[${i}]`, s, 'a tf.Variable');
+    assertLive(t, `target[${i}]`);
+    assertLive(s, `source[${i}]`);
     const same = t.shape.length === s.shape.length && t.shape.every((d, j) => d === s.shape[j]);
     if (!same || t.dtype !== s.dtype) {
       throw new TrainkitError(

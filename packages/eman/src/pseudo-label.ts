@@ -15,7 +15,7 @@ import {
   type Tensor,
   type Tensor1D,
 } from '@tensorflow/tfjs-core';
-import { checkNumber, invalidArgument } from '@trainkit/core';
+import { assertLive, checkNumber, invalidArgument } from '@trainkit/core';
 import { crossEntropyPerSample, stopGradient } from './internal/ops';
 
 /** Options of {@link pseudoLabels} and {@link pseudoLabelLoss}. */
@@ -46,9 +46,12 @@ function checkLogits(argument: string, logits: Tensor): void {
   if (!logits || !Array.isArray((logits as Tensor).shape) || logits.shape.length !== 2) {
     throw invalidArgument(argument, logits, 'a 2-D tensor of logits [batch, classes]');
   }
+  assertLive(logits, argument);
+  if (logits.dtype !== 'float32') throw invalidArgument(argument, logits.dtype, 'float32 logits');
 }
 
 function resolve(args: PseudoLabelArgs): { threshold: number; temperature: number } {
+  if (typeof args !== 'object' || args === null) throw invalidArgument('args', args, 'an object {threshold?, temperature?}');
   return {
     threshold: checkNumber('threshold', args.threshold ?? 0.95, { min: 0, max: 1 }),
     temperature: checkNumber('temperature', args.temperature ?? 1, { minExclusive: 0 }),

@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   TrainkitError,
+  assertLive,
   checkNumber,
+  isTensorLike,
+  sameShape,
   invalidArgument,
   isParamRef,
   isVariable,
@@ -158,6 +161,7 @@ export class LawnHook implements StepHook {
    */
   beginConstrainedPhase(stepsDone: number): void {
     this.checkAlive();
+    checkNumber('stepsDone', stepsDone, { integer: true, min: 0 });
     if (!this.switched) tf.tidy(() => this.freeze(stepsDone));
   }
 
@@ -185,6 +189,7 @@ export class LawnHook implements StepHook {
 
   /** @internal called by HookedOptimizer after the inner step */
   afterApply(ctx: StepContext): void {
+    this.checkAlive();
     const vars = this.bind();
     if (this.switched) {
       vars.forEach((v, i) => v.assign(retractToNorm(v, this.state!.norms[i]!, this.granularity, this.eps)));
@@ -195,6 +200,7 @@ export class LawnHook implements StepHook {
 
   /** `switchedAt` (−1 while free), then `norm_0 … norm_{K−1}` in `paramNames` order; live variables. */
   getWeights(): NamedTensor[] {
+    this.checkAlive();
     if (!this.state) return [];
     return [
       { name: 'switchedAt', tensor: this.state.switchedAt },
@@ -208,23 +214,44 @@ export class LawnHook implements StepHook {
    * @throws {@link TrainkitError} `STATE_MISMATCH` when names, count or shapes differ
    */
   setWeights(weights: NamedTensor[]): void {
-    this.checkAlive();
+    this.checkWeights(weights);
     if (!this.state) this.makeState(weights.slice(1).map((w) => w.tensor.shape)); // unbound: bind at the first step
     const st = this.state!;
-    const expected = ['switchedAt', ...st.norms.map((_, i) => `norm_${i}`)];
+    const targets = [st.switchedAt, ...st.norms];
+    tf.tidy(() => weights.forEach((w, i) => targets[i]!.assign(tf.cast(w.tensor, 'float32'))));
+    this.switched = (st.switchedAt.dataSync()[0] as number) >= 0;
+  }
+
+  /**
+   * Throws what {@link LawnHook.setWeights} would throw, without writing.
+   *
+   * @throws {@link TrainkitError} `STATE_MISMATCH` when names, count, shapes or values (negative or non-finite norms)
+   *   differ from this hook's; `DISPOSED` for a disposed tensor or hook
+   */
+  checkWeights(weights: NamedTensor[]): void {
+    this.checkAlive();
+    if (!Array.isArray(weights) || weights.some((w) => typeof w !== 'object' || w === null || !isTensorLike(w.tensor))) {
+      throw invalidArgument('weightValues', weights, 'an array of {name, tensor}');
+    }
+    weights.forEach((w) => assertLive(w.tensor, `weightValues["${w.name}"]`));
+    const count = this.state ? this.state.norms.length : weights.length - 1;
+    const expected = ['switchedAt', ...Array.from({ length: Math.max(count, 0) }, (_, i) => `norm_${i}`)];
     const got = weights.map((w) => w.name);
     if (got.length !== expected.length || got.some((n, i) => n !== expected[i])) {
       throw new TrainkitError('STATE_MISMATCH', `LAWN state must be [${expected.join(', ')}]; received [${got.join(', ')}].`, 'weightValues');
     }
-    const targets = [st.switchedAt, ...st.norms];
     weights.forEach((w, i) => {
-      const t = targets[i]!;
-      if (w.tensor.shape.join(',') !== t.shape.join(',')) {
-        throw new TrainkitError('STATE_MISMATCH', `LAWN state "${w.name}" has shape [${w.tensor.shape.join(',')}]; expected [${t.shape.join(',')}] (same params and granularity?).`, 'weightValues');
+      const want = this.state ? [this.state.switchedAt, ...this.state.norms][i]!.shape : i === 0 ? [] : null;
+      const fits = want ? sameShape(w.tensor.shape, want) : w.tensor.rank <= 1;
+      if (!fits) {
+        throw new TrainkitError('STATE_MISMATCH', `LAWN state "${w.name}" has shape [${w.tensor.shape.join(',')}]; expected [${(want ?? ['units']).join(',')}] (same params and granularity?).`, 'weightValues');
+      }
+      const vals = Array.from(w.tensor.dataSync() as ArrayLike<number>);
+      const ok = i === 0 ? Number.isInteger(vals[0]) && (vals[0] as number) >= -1 : vals.every((x) => Number.isFinite(x) && x >= 0);
+      if (!ok) {
+        throw new TrainkitError('STATE_MISMATCH', `LAWN state "${w.name}" holds ${vals.slice(0, 4).join(', ')}; expected ${i === 0 ? 'an integer >= -1' : 'finite norms >= 0'}.`, 'weightValues');
       }
     });
-    weights.forEach((w, i) => targets[i]!.assign(w.tensor));
-    this.switched = (st.switchedAt.dataSync()[0] as number) >= 0;
   }
 
   /** JSON config; {@link LawnHook.fromConfig} rebinds the variables by name. */
@@ -268,13 +295,26 @@ export class LawnHook implements StepHook {
   private freeze(stepsDone: number): void {
     const vars = this.bind();
     const st = this.state!;
-    vars.forEach((v, i) => st.norms[i]!.assign(weightNorms(v, this.granularity)));
+    // Measure everything first: a norm that overflowed float32 (Σw² above ~3.4e38) would turn every weight into NaN at
+    // the first retraction, so it is an error, and nothing is frozen.
+    const norms = vars.map((v) => weightNorms(v, this.granularity));
+    const values = norms.map((n) => Array.from(n.dataSync() as ArrayLike<number>));
+    values.forEach((vals, i) => {
+      const badNorm = vals.find((x) => !Number.isFinite(x));
+      if (badNorm !== undefined) {
+        throw new TrainkitError(
+          'INVALID_ARGUMENT',
+          `LAWN cannot freeze the norm of "${this.paramNames[i]}": it is ${badNorm} (NaN/Inf weights, or weights so large that the sum of squares overflows float32). Nothing was frozen.`,
+          'params',
+        );
+      }
+    });
+    norms.forEach((n, i) => st.norms[i]!.assign(n));
     st.switchedAt.assign(tf.scalar(stepsDone));
     this.switched = true;
     const degenerate: string[] = [];
-    st.norms.forEach((n, i) => {
-      const vals = n.dataSync();
-      const small = Array.from(vals).filter((x) => !(x >= this.eps)).length;
+    values.forEach((vals, i) => {
+      const small = vals.filter((x) => !(x >= this.eps)).length;
       if (small > 0) degenerate.push(this.granularity === 'layer' ? this.paramNames[i]! : `${this.paramNames[i]} (${small} of ${vals.length} units)`);
     });
     if (degenerate.length > 0) {
@@ -354,7 +394,15 @@ function checkOptions(args: LawnArgs): LawnOptions {
 
 function resolveParams(params: ParamsArg): tf.Variable[] {
   if (params && !Array.isArray(params) && Array.isArray((params as LayersModelLike).layers)) {
-    return analyseFinalHomogeneous(params as LayersModelLike).params.map((p) => p.variable);
+    const refs = analyseFinalHomogeneous(params as LayersModelLike).params;
+    if (refs.length === 0) throw invalidArgument('params', params, 'a model whose final homogeneous sub-network has at least one kernel');
+    refs.forEach((r) => {
+      assertLive(r.variable, `params ("${r.name}")`);
+      if (!r.trainable || !r.variable.trainable) {
+        throw invalidArgument(`params ("${r.name}")`, r.variable, 'a model whose constrained kernels are trainable (LAWN would constrain nothing: they get no gradient)');
+      }
+    });
+    return refs.map((r) => r.variable);
   }
   const vars = toVariables('params', params);
   vars.forEach((v, i) => {

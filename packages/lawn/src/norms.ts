@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, checkTensor, invalidArgument } from '@trainkit/core';
 
 /** How LAWN measures a tensor: one Frobenius norm per tensor, or one L2 norm per output unit (last axis). */
 export type Granularity = 'layer' | 'unit';
@@ -12,7 +13,21 @@ function sumSquares(x: tf.Tensor, y: tf.Tensor, granularity: Granularity): tf.Te
   return tf.sum(prod, axes);
 }
 
+function checkGranularity(granularity: unknown): asserts granularity is Granularity {
+  if (granularity !== 'layer' && granularity !== 'unit') throw invalidArgument('granularity', granularity, "'layer' or 'unit'");
+}
+
+function checkLive(argument: string, t: unknown): void {
+  checkTensor(argument, t, { dtypes: ['float32'] });
+}
+
+function checkEps(eps: unknown): void {
+  checkNumber('eps', eps, { minExclusive: 0 });
+}
+
 function weightNorms_(w: tf.Tensor, granularity: Granularity = 'layer'): tf.Tensor {
+  checkLive('w', w);
+  checkGranularity(granularity);
   return tf.sqrt(sumSquares(w, w, granularity));
 }
 
@@ -24,7 +39,10 @@ function weightNorms_(w: tf.Tensor, granularity: Granularity = 'layer'): tf.Tens
  *   (Dense `[in, out]` → axis 0; Conv2D `[kh, kw, in, out]` → axes 0, 1, 2; a vector → its absolute values)
  * @defaultValue granularity `'layer'`
  * @returns a scalar (`'layer'`) or a `[units]` tensor (`'unit'`); the caller disposes it
- * @remarks The c_k of the LAWN paper (arXiv 2108.05839), recorded at the end of the free phase.
+ * @throws {@link TrainkitError} `INVALID_ARGUMENT` for another granularity or a non-float32 tensor; `DISPOSED` for a
+ *   disposed tensor (the same checks apply to {@link projectToTangent} and {@link retractToNorm}, plus eps > 0)
+ * @remarks Plain float32 sum of squares: it overflows to Infinity once Σw² exceeds ~3.4e38 (|w| around 1e19); LAWN
+ *   refuses to freeze such a norm. The c_k of the LAWN paper (arXiv 2108.05839), recorded at the end of the free phase.
  */
 export const weightNorms = /* @__PURE__ */ tf.op({ weightNorms_ });
 
@@ -35,6 +53,11 @@ function projectToTangent_(
   frozen?: tf.Tensor,
   eps = 1e-12,
 ): tf.Tensor {
+  checkLive('g', g);
+  checkLive('w', w);
+  if (frozen !== undefined) checkLive('frozen', frozen);
+  checkGranularity(granularity);
+  checkEps(eps);
   // g − (⟨g, W⟩ / ‖W‖²) W, per tensor or per unit; afterwards ⟨g, W⟩ = 0.
   const dot = sumSquares(g, w, granularity);
   const sq = sumSquares(w, w, granularity);
@@ -58,6 +81,10 @@ function projectToTangent_(
 export const projectToTangent = /* @__PURE__ */ tf.op({ projectToTangent_ });
 
 function retractToNorm_(w: tf.Tensor, frozen: tf.Tensor, granularity: Granularity = 'layer', eps = 1e-12): tf.Tensor {
+  checkLive('w', w);
+  checkLive('frozen', frozen);
+  checkGranularity(granularity);
+  checkEps(eps);
   const norm = tf.sqrt(sumSquares(w, w, granularity));
   const scale = tf.where(tf.greaterEqual(frozen, eps), tf.div(frozen, tf.maximum(norm, eps)), tf.onesLike(norm));
   return tf.mul(w, scale);

@@ -81,5 +81,14 @@ export class LawnOptimizer extends HookedOptimizer {
  * @remarks arXiv 2108.05839, "Logit Attenuating Weight Normalization"; algorithm in spec §2.4.
  */
 export function lawn(inner: tf.Optimizer, args: LawnArgs): LawnOptimizer {
-  return new LawnOptimizer(inner, [lawnHook(args)]);
+  if (typeof inner !== 'object' || inner === null || typeof (inner as tf.Optimizer).applyGradients !== 'function') {
+    throw invalidArgument('inner', inner, 'a tf.Optimizer instance');
+  }
+  const hook = lawnHook(args);
+  try {
+    return new LawnOptimizer(inner, [hook]);
+  } catch (err) {
+    hook.dispose(); // a failed call leaks nothing
+    throw err;
+  }
 }

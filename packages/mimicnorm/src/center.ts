@@ -1,5 +1,5 @@
 import { mean, sub, tidy, type Variable } from '@tensorflow/tfjs-core';
-import type { LayersModelLike, ParamRef } from '@trainkit/core';
+import { assertLive, type LayersModelLike, type ParamRef } from '@trainkit/core';
 import { kernelTargets, type KernelTarget } from './internal/targets';
 import { resolveParams, type MimicNormParamsOptions } from './select';
 
@@ -14,7 +14,8 @@ export type MimicNormParamsArg = ReadonlyArray<Variable | ParamRef> | LayersMode
  * @param select - selection options, used only when `params` is a model
  * @returns nothing; the variables are updated with `assign` and no tensor is left behind
  * @throws {@link TrainkitError} `INVALID_ARGUMENT` for an empty list, a non-variable, a rank < 2 or non-float32
- *   variable, a duplicate, or a model with nothing to centre
+ *   variable, a duplicate, or a model with nothing to centre; `DISPOSED` for a disposed kernel (checked for every
+ *   kernel before the first is written)
  * @remarks Paper Sec. 4, "weight mean": W[o] ← W[o] − mean(W[o]) over (kh, kw, in) for each filter o. Applied once
  *   after init and after every optimizer step ({@link mimicNormHook}). Idempotent.
  * @example
@@ -28,6 +29,8 @@ export function centerWeights(params: MimicNormParamsArg, select?: MimicNormPara
 
 /** @internal */
 export function centerTargets(targets: readonly KernelTarget[]): void {
+  // Every kernel must be live before the first one is written (a failing step changes nothing).
+  targets.forEach((t) => assertLive(t.variable, `params ("${t.variable.name}")`));
   tidy(() => {
     for (const t of targets) t.variable.assign(sub(t.variable, mean(t.variable, t.axes, true)));
   });

@@ -1,13 +1,17 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { TrainkitError, checkNumber, invalidArgument, type ParamsArg } from '@trainkit/core';
-import { checkShape, isModelLike, resolveVariables } from './internal/params';
+import { checkShape, checkTensorMap, isModelLike, resolveVariables } from './internal/params';
 import { prunableParams, type Masks } from './mask';
 
 /** Weights to compare: a {@link Snapshot}-like map (name → tensor), variables, ParamRefs, or a model (its prunable kernels). */
 export type WeightsArg = ReadonlyMap<string, Tensor> | ParamsArg;
 
 function toMap(argument: string, w: WeightsArg): Map<string, Tensor> {
-  if (w instanceof Map) return new Map(w);
+  if (w instanceof Map) {
+    checkTensorMap(argument, w, null, { what: 'a Map from name to tensor, variables, ParamRefs or a model' });
+    return new Map(w);
+  }
+  if (typeof w !== 'object' || w === null) throw invalidArgument(argument, w, 'a Map from name to tensor, variables, ParamRefs or a model');
   if (isModelLike(w)) return new Map(prunableParams(w).map((r) => [r.name, r.variable as Tensor]));
   return new Map(resolveVariables(argument, w as ParamsArg).map((v) => [v.name, v as Tensor]));
 }
@@ -21,6 +25,15 @@ function pick(m: Map<string, Tensor>, names: string[] | undefined, argument: str
       return [n, t];
     }),
   );
+}
+
+/** The tensor's values; NaN has no rank, so it is refused (it would silently count as 0). */
+function finiteValues(argument: string, name: string, t: Tensor): ArrayLike<number> {
+  const d = t.dataSync();
+  for (let i = 0; i < d.length; i++) {
+    if (Number.isNaN(d[i] as number)) throw invalidArgument(argument, name, `tensors without NaN values ("${name}" has NaN at flat index ${i})`);
+  }
+  return d;
 }
 
 /** Indices of the kept entries sorted by |w| descending, ties by lower index first. */
@@ -42,7 +55,7 @@ function rankDescending(w: ArrayLike<number>, keep: ArrayLike<number> | undefine
  * @param masks - optional shared masks: inside a masked tensor, only unmasked entries are ranked and counted (N_l = kept)
  * @returns R_p for each p, in order
  * @throws {@link TrainkitError} `UNKNOWN_VARIABLE` when `a` and `b` (or `masks`) do not name the same tensors;
- *   `SHAPE_MISMATCH`; `INVALID_ARGUMENT` for p outside (0, 1]
+ *   `SHAPE_MISMATCH`; `INVALID_ARGUMENT` for p outside (0, 1], NaN weights or a mask value other than 0/1; `DISPOSED`
  * @remarks R_p(θ, θ') = Σ_l |T_p(θ^l) ∩ T_p(θ'^l)| / Σ_l k_l with T_p the top-k_l = ⌈p·N_l⌉ entries by |w| (ties: lower
  *   index first). Eq. 1 divides by p·Σ_l N_l; the two agree when every p·N_l is an integer, and Σ k_l makes R_p(θ, θ) = 1
  *   exactly. R_p ≈ p means no evidence of correlation; for independent tensors E[R_p] = p.
@@ -62,7 +75,7 @@ export function weightCorrelations(a: WeightsArg, b: WeightsArg, ps: readonly nu
     if (!A.has(name)) throw new TrainkitError('UNKNOWN_VARIABLE', `b has "${name}" but a does not; both must name the same tensors.`, 'a');
   }
   if (masks !== undefined) {
-    if (!(masks instanceof Map)) throw invalidArgument('masks', masks, 'Masks (a Map from variable name to tensor)');
+    checkTensorMap('masks', masks, null, { binary: true });
     for (const [name, m] of masks) {
       const t = A.get(name);
       if (!t) throw new TrainkitError('UNKNOWN_VARIABLE', `masks has "${name}", which is not among the compared tensors.`, 'masks');
@@ -75,8 +88,8 @@ export function weightCorrelations(a: WeightsArg, b: WeightsArg, ps: readonly nu
     const tb = B.get(name) as Tensor;
     checkShape('b', name, tb, ta.shape);
     const keep = masks?.get(name)?.dataSync();
-    const ra = rankDescending(ta.dataSync(), keep);
-    const rb = rankDescending(tb.dataSync(), keep);
+    const ra = rankDescending(finiteValues('a', name, ta), keep);
+    const rb = rankDescending(finiteValues('b', name, tb), keep);
     const n = ra.length;
     if (n === 0) continue;
     // Walk the k's in increasing order, growing the two top sets incrementally.

@@ -1,6 +1,6 @@
 import { clone, type Variable } from '@tensorflow/tfjs-core';
 import { TrainkitError, checkNumber, invalidArgument, type ParamsArg } from '@trainkit/core';
-import { checkShape, isModelLike, resolveVariables } from './internal/params';
+import { byName, checkTensorMap, isModelLike, resolveVariables } from './internal/params';
 import { applyMasks, disposeMasks, magnitudeMasks, maskSparsity, prunableParams, type MagnitudeMaskArgs, type Masks } from './mask';
 import { disposeSnapshot, restore, snapshot, type Snapshot } from './snapshot';
 
@@ -153,7 +153,8 @@ function makeResult(rounds: PruneRound[], init: Snapshot, rewindPoint: Snapshot)
  * @param args - {@link ImpArgs}
  * @returns a {@link PruneResult}: round 0 is dense, round r trained (θ_rewind ⊙ m_r) for T epochs (the ticket at
  *   sparsity 1 − (1 − q)^r); the caller disposes it. The model is left as the last round's trained weights.
- * @throws {@link TrainkitError} on bad arguments, or `STATE_MISMATCH` when `train` lets a pruned weight move
+ * @throws {@link TrainkitError} on bad arguments, or `STATE_MISMATCH` when `train` lets a pruned weight move. When
+ *   anything throws (`train` included), every variable of `model` is restored to its value on entry.
  * @remarks Every round rewinds every variable (BatchNorm and biases included, as open_lth) and `train` must build a
  *   fresh optimizer and schedule. Rewinding to step k trains k dense steps once and snapshots θk (open_lth's
  *   "pretraining" of k steps); round 0 then trains from θk.
@@ -206,6 +207,7 @@ export async function iterativeMagnitudePruning(args: ImpArgs): Promise<PruneRes
       out.push({ round: r, phase: ctx.phase, sparsity: masks ? maskSparsity(masks) : 0, masks, metrics, trained: keepThis ? snapshot(vars) : null });
     }
   } catch (err) {
+    restore(vars, init); // all or nothing: a failed run leaves the model as it was on entry
     if (masks && !out.some((r) => r.masks === masks)) disposeMasks(masks);
     makeResult(out, init, rewindPoint).dispose();
     throw err;
@@ -220,7 +222,8 @@ export async function iterativeMagnitudePruning(args: ImpArgs): Promise<PruneRes
  * @param args - {@link PruneAndFinetuneArgs}
  * @returns a {@link PruneResult} with a `pretrain` round 0 (dense; `metrics` empty and `trained` = θT when
  *   `pretrainEpochs` is 0) and a `finetune` round 1; `init` = the weights on entry. The caller disposes it.
- * @throws {@link TrainkitError} on bad arguments, or `STATE_MISMATCH` when `train` lets a pruned weight move
+ * @throws {@link TrainkitError} on bad arguments, or `STATE_MISMATCH` when `train` lets a pruned weight move. When
+ *   anything throws (`train` included), every variable of `model` is restored to its value on entry.
  * @remarks Same mask, same epochs and same recipe as the ticket; only the starting weights differ (θT ⊙ m vs θ0 ⊙ m).
  * @example
  * ```ts
@@ -237,12 +240,7 @@ export async function pruneAndFinetune(args: PruneAndFinetuneArgs): Promise<Prun
   const params = prunableOf(args.model, args.params);
   // Check the mask (or its arguments) before any training.
   if (args.mask instanceof Map) {
-    const byName = new Map(vars.map((v) => [v.name, v]));
-    for (const [name, m] of args.mask) {
-      const v = byName.get(name);
-      if (!v) throw new TrainkitError('UNKNOWN_VARIABLE', `mask has an entry for "${name}", which is not a variable of model.`, 'mask');
-      checkShape('mask', name, m, v.shape);
-    }
+    checkTensorMap('mask', args.mask, byName(vars), { binary: true });
   } else {
     disposeMasks(magnitudeMasks(params, args.mask));
   }
@@ -259,6 +257,7 @@ export async function pruneAndFinetune(args: PruneAndFinetuneArgs): Promise<Prun
     last.metrics = await runTrain(train, epochs, { phase: 'finetune', round: 1, masks, steps: null }, vars);
     last.trained = snapshot(vars);
   } catch (err) {
+    restore(vars, init); // all or nothing: a failed run leaves the model as it was on entry
     makeResult(out, init, init).dispose();
     throw err;
   }

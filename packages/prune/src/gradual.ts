@@ -13,6 +13,7 @@ import {
 import {
   HookedOptimizer,
   TrainkitError,
+  assertLive,
   checkNumber,
   invalidArgument,
   mapGradients,
@@ -260,34 +261,55 @@ export class GradualPruningHook implements StepHook {
   }
 
   /**
-   * Restores {@link GradualPruningHook.getWeights}' output (values copied).
+   * Restores {@link GradualPruningHook.getWeights}' output (values copied). Everything is checked
+   * ({@link GradualPruningHook.checkWeights}) before anything is written.
    *
    * @throws {@link TrainkitError} `STATE_MISMATCH` for a missing or unknown entry; `SHAPE_MISMATCH`
    */
   setWeights(weights: NamedTensor[]): void {
-    this.checkAlive();
-    const expected = new Map<string, Variable>();
+    const given = this.matchWeights(weights);
+    tidy(() => {
+      for (const [k, v] of this.stateVariables()) v.assign(mul(given.get(k) as Tensor, 1));
+    });
+  }
+
+  /** Throws what {@link GradualPruningHook.setWeights} would throw, without writing. */
+  checkWeights(weights: NamedTensor[]): void {
+    this.matchWeights(weights);
+  }
+
+  private stateVariables(): Map<string, Variable> {
+    const out = new Map<string, Variable>();
     for (const e of this.entries) {
-      expected.set(`mask/${e.key}`, e.mask);
-      if (e.floor) expected.set(`floor/${e.key}`, e.floor);
+      out.set(`mask/${e.key}`, e.mask);
+      if (e.floor) out.set(`floor/${e.key}`, e.floor);
     }
-    // Exact names first, else the same layer and weight name (state saved from another instance of the model).
+    return out;
+  }
+
+  /** Saved entries by state name: exact names first, else the same layer and weight name (another model instance). */
+  private matchWeights(weights: NamedTensor[]): Map<string, Tensor> {
+    this.checkAlive();
+    if (!Array.isArray(weights)) throw invalidArgument('weights', weights, 'an array of {name, tensor}');
+    const expected = this.stateVariables();
     const given = new Map<string, Tensor>();
     for (const w of weights) {
+      if (typeof w !== 'object' || w === null || typeof w.name !== 'string') throw invalidArgument('weights', w, 'an array of {name, tensor}');
       const slash = w.name.indexOf('/');
       const [kind, key] = [w.name.slice(0, slash), w.name.slice(slash + 1)];
       const hits = expected.has(w.name) ? [w.name] : [...expected.keys()].filter((k) => k.startsWith(`${kind}/`) && weightKey(k.slice(slash + 1)) === weightKey(key));
-      if (hits.length !== 1) throw new TrainkitError('STATE_MISMATCH', `weight "${w.name}" is not part of gradual pruning hook "${this.name}".`, 'weights');
+      if (hits.length !== 1 || given.has(hits[0] as string)) {
+        throw new TrainkitError('STATE_MISMATCH', `weight "${w.name}" is not part of gradual pruning hook "${this.name}"${hits.length === 1 ? ' (given twice)' : ''}.`, 'weights');
+      }
       const name = hits[0] as string;
+      assertLive(w.tensor, `weights["${w.name}"]`);
       checkShape('weights', w.name, w.tensor, (expected.get(name) as Variable).shape);
       given.set(name, w.tensor);
     }
     for (const k of expected.keys()) {
       if (!given.has(k)) throw new TrainkitError('STATE_MISMATCH', `no saved state "${k}" for gradual pruning hook "${this.name}".`, 'weights');
     }
-    tidy(() => {
-      for (const [k, v] of expected) v.assign(mul(given.get(k) as Tensor, 1));
-    });
+    return given;
   }
 
   /** {@link GradualPruningConfig}; JSON only (per-layer targets are stored resolved, one schedule per variable). */

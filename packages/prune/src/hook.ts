@@ -1,5 +1,6 @@
 import {
   Variable,
+  cast,
   mul,
   ones,
   serialization,
@@ -8,8 +9,8 @@ import {
   type NamedTensorMap,
   type Tensor,
 } from '@tensorflow/tfjs-core';
-import { TrainkitError, invalidArgument, mapGradients, type NamedTensor, type StepContext, type StepHook } from '@trainkit/core';
-import { checkShape, maskedValue } from './internal/params';
+import { TrainkitError, checkHookName, invalidArgument, mapGradients, type NamedTensor, type StepContext, type StepHook } from '@trainkit/core';
+import { checkShape, checkTensorMap, maskedValue } from './internal/params';
 import { WeightBinding } from './binding';
 import type { Masks } from './mask';
 import type { ParamsArg } from '@trainkit/core';
@@ -46,19 +47,22 @@ export class MaskHook implements StepHook {
    * @param masks - {@link Masks}; the hook copies them, so the caller may dispose its own
    * @param name - hook name (unique among an optimizer's hooks)
    * @defaultValue name 'prune'
-   * @throws {@link TrainkitError} `UNKNOWN_VARIABLE` when a mask names no live variable; `SHAPE_MISMATCH`
+   * @throws {@link TrainkitError} `UNKNOWN_VARIABLE` when a mask names no live variable; `SHAPE_MISMATCH`; `DISPOSED`
+   *   for a disposed mask; `INVALID_ARGUMENT` for a value other than 0/1 or a bad name (a failed call allocates nothing)
    */
   constructor(masks: Masks, name = 'prune') {
     if (!(masks instanceof Map)) throw invalidArgument('masks', masks, 'Masks (a Map from variable name to tensor)');
-    if (typeof name !== 'string' || name.length === 0) throw invalidArgument('name', name, 'a non-empty string');
-    this.name = name;
+    this.name = checkHookName('name', name);
+    checkTensorMap('masks', masks, null, { binary: true });
     this.binding = new WeightBinding([...masks].map(([n, m]) => ({ name: n, shape: m.shape })));
-    for (const [vName, m] of masks) {
-      const v = this.binding.variable(vName, 'masks');
-      checkShape('masks', vName, m, v.shape);
-    }
-    for (const [vName, m] of masks) {
-      this.masks.set(vName, tidy(() => variable(mul(m, 1), false)));
+    for (const [vName, m] of masks) checkShape('masks', vName, m, this.binding.variable(vName, 'masks').shape);
+    // Everything is checked: allocate (a variable() failure still frees the copies made so far).
+    try {
+      for (const [vName, m] of masks) this.masks.set(vName, tidy(() => variable(cast(m, 'float32'), false)));
+    } catch (err) {
+      for (const m of this.masks.values()) m.dispose();
+      this.masks.clear();
+      throw err;
     }
   }
 
@@ -121,21 +125,39 @@ export class MaskHook implements StepHook {
 
   /**
    * Replaces the masks' values (e.g. from a checkpoint). Entries are matched by variable name.
+   * All entries are checked ({@link MaskHook.checkWeights}) before any is written.
    *
-   * @throws {@link TrainkitError} `STATE_MISMATCH` for a name this hook does not mask; `SHAPE_MISMATCH`
+   * @throws {@link TrainkitError} as {@link MaskHook.checkWeights}
    */
   setWeights(weights: NamedTensor[]): void {
+    this.checkWeights(weights);
+    tidy(() => {
+      for (const w of weights) (this.masks.get(w.name) as Variable).assign(cast(w.tensor, 'float32') as Tensor);
+    });
+  }
+
+  /**
+   * Throws what {@link MaskHook.setWeights} would throw, without writing.
+   *
+   * @throws {@link TrainkitError} `STATE_MISMATCH` for a name this hook does not mask or given twice; `SHAPE_MISMATCH`;
+   *   `DISPOSED`; `INVALID_ARGUMENT` for a value other than 0/1
+   */
+  checkWeights(weights: NamedTensor[]): void {
     this.checkAlive();
+    if (!Array.isArray(weights)) throw invalidArgument('weights', weights, 'an array of {name, tensor}');
+    const given = new Map<string, Tensor>();
     for (const w of weights) {
-      const m = this.masks.get(w.name);
-      if (!m) throw new TrainkitError('STATE_MISMATCH', `mask weight "${w.name}" names no variable masked by hook "${this.name}".`, 'weights');
-      checkShape('weights', w.name, w.tensor, m.shape);
-      tidy(() => m.assign(mul(w.tensor, 1) as Tensor));
+      if (typeof w !== 'object' || w === null || !this.masks.has(w.name) || given.has(w.name)) {
+        throw new TrainkitError('STATE_MISMATCH', `mask weight "${(w as NamedTensor | null)?.name}" names no variable masked by hook "${this.name}"${given.has(w?.name) ? ' (given twice)' : ''}.`, 'weights');
+      }
+      given.set(w.name, w.tensor);
     }
+    checkTensorMap('weights', given, this.masks, { binary: true });
   }
 
   /** {@link MaskHookConfig}; JSON only. */
   getConfig(): MaskHookConfig {
+    this.checkAlive();
     return { name: this.name, variables: [...this.masks].map(([name, m]) => ({ name, shape: [...m.shape] })) };
   }
 

@@ -1,6 +1,7 @@
 import { tensor, tidy, type Tensor, type Variable } from '@tensorflow/tfjs-core';
 import {
   TrainkitError,
+  assertLive,
   checkNumber,
   invalidArgument,
   isParamRef,
@@ -9,7 +10,7 @@ import {
   type ParamRef,
   type ParamsArg,
 } from '@trainkit/core';
-import { checkShape, isModelLike, maskedValue, resolveVariables, sizeOf } from './internal/params';
+import { byName, checkTensorMap, isModelLike, maskedValue, resolveVariables, sizeOf } from './internal/params';
 
 /**
  * Pruning masks: variable name → a float32 tensor of 0/1 with the variable's shape (1 = kept, 0 = pruned).
@@ -79,6 +80,7 @@ function entriesOf(params: ParamsArg): Entry[] {
   if (isModelLike(params)) {
     const refs = prunableParams(params);
     if (refs.length === 0) throw invalidArgument('params', params, 'a model with at least one conv or dense kernel');
+    refs.forEach((r) => assertLive(r.variable, 'params'));
     return refs.map((r) => ({ variable: r.variable, name: r.name, layerName: r.layerName }));
   }
   const vars = resolveVariables('params', params);
@@ -110,6 +112,9 @@ function entriesOf(params: ParamsArg): Entry[] {
 export function magnitudeMasks(params: ParamsArg, args: MagnitudeMaskArgs): Masks {
   if (typeof args !== 'object' || args === null) throw invalidArgument('args', args, 'an object {sparsity | rate, scope?, previous?, exclude?}');
   const { sparsity, rate, previous, exclude = [] } = args;
+  if (!Array.isArray(exclude) || exclude.some((x) => typeof x !== 'string')) throw invalidArgument('exclude', exclude, 'an array of variable or layer names');
+  if (args.keepAtLeastOne !== undefined && typeof args.keepAtLeastOne !== 'boolean') throw invalidArgument('keepAtLeastOne', args.keepAtLeastOne, 'true or false');
+  if (args.onWarning !== undefined && typeof args.onWarning !== 'function') throw invalidArgument('onWarning', args.onWarning, 'a function (message) => void');
   const scope = args.scope ?? 'layer';
   if (scope !== 'layer' && scope !== 'global') throw invalidArgument('scope', scope, '"layer" or "global"');
   if ((sparsity === undefined) === (rate === undefined)) {
@@ -129,14 +134,7 @@ export function magnitudeMasks(params: ParamsArg, args: MagnitudeMaskArgs): Mask
     }
     for (const e of hit) excluded.add(e.name);
   }
-  if (previous !== undefined) {
-    if (!(previous instanceof Map)) throw invalidArgument('previous', previous, 'Masks (a Map from variable name to tensor)');
-    for (const [name, m] of previous) {
-      const e = all.find((a) => a.name === name);
-      if (!e) throw new TrainkitError('UNKNOWN_VARIABLE', `previous has a mask for "${name}", which is not in params.`, 'previous');
-      checkShape('previous', name, m, e.variable.shape);
-    }
-  }
+  if (previous !== undefined) checkTensorMap('previous', previous, new Map(all.map((e) => [e.name, e.variable])), { binary: true });
   const entries = all.filter((e) => !excluded.has(e.name));
 
   // Host copies: |w| and the previous keep-flags.
@@ -244,18 +242,15 @@ function findTensor(offsets: number[], g: number): number {
  *
  * @param params - the variables the masks may name (variables, ParamRefs, or a model: all its variables)
  * @param masks - {@link Masks} (not disposed)
- * @throws {@link TrainkitError} `UNKNOWN_VARIABLE` when a mask names a variable not in `params`; `SHAPE_MISMATCH`
+ * @throws {@link TrainkitError} `UNKNOWN_VARIABLE` when a mask names a variable not in `params`; `SHAPE_MISMATCH`;
+ *   `INVALID_ARGUMENT` for a mask value other than 0 and 1; `DISPOSED` for a disposed variable or mask. All checks
+ *   run before the first write, so a failing call changes nothing.
  */
 export function applyMasks(params: ParamsArg, masks: Masks): void {
   if (!(masks instanceof Map)) throw invalidArgument('masks', masks, 'Masks (a Map from variable name to tensor)');
-  const vars = new Map(resolveVariables('params', params, true).map((v) => [v.name, v]));
-  const pairs: Array<[Variable, Tensor]> = [];
-  for (const [name, m] of masks) {
-    const v = vars.get(name);
-    if (!v) throw new TrainkitError('UNKNOWN_VARIABLE', `masks has an entry for "${name}", which is not in params.`, 'masks');
-    checkShape('masks', name, m, v.shape);
-    pairs.push([v, m]);
-  }
+  const vars = byName(resolveVariables('params', params, true));
+  checkTensorMap('masks', masks, vars, { binary: true });
+  const pairs: Array<[Variable, Tensor]> = [...masks].map(([name, m]) => [vars.get(name) as Variable, m]);
   tidy(() => {
     for (const [v, m] of pairs) v.assign(maskedValue(v, m));
   });
@@ -298,6 +293,7 @@ export function sparsityOf(params: ParamsArg): SparsityReport {
  * @returns zeros / size over all masks (0 for empty masks)
  */
 export function maskSparsity(masks: Masks): number {
+  checkTensorMap('masks', masks, null);
   let zeros = 0;
   let size = 0;
   for (const m of masks.values()) {
@@ -314,7 +310,8 @@ export function maskSparsity(masks: Masks): number {
  * @param masks - {@link Masks} owned by the caller
  */
 export function disposeMasks(masks: Masks | null | undefined): void {
-  if (!masks) return;
-  for (const m of masks.values()) if (!m.isDisposed) m.dispose();
+  if (masks === null || masks === undefined) return;
+  if (!(masks instanceof Map)) throw invalidArgument('masks', masks, 'Masks (a Map from variable name to tensor), null or undefined');
+  for (const m of masks.values()) if (m && typeof m.dispose === 'function' && !m.isDisposed) m.dispose();
   masks.clear();
 }

@@ -1,6 +1,6 @@
-import { clone, keep, tidy, type Tensor } from '@tensorflow/tfjs-core';
-import { TrainkitError, invalidArgument, type ParamsArg } from '@trainkit/core';
-import { checkShape, resolveVariables } from './internal/params';
+import { clone, keep, tidy, type Tensor, type Variable } from '@tensorflow/tfjs-core';
+import { TrainkitError, checkBoolean, invalidArgument, type ParamsArg } from '@trainkit/core';
+import { byName, checkTensorMap, resolveVariables } from './internal/params';
 import { applyMasks, type Masks } from './mask';
 
 /**
@@ -30,27 +30,35 @@ export function snapshot(params: ParamsArg): Snapshot {
  * @param opts - `masks` to apply after restoring; `partial`: allow `saved` to lack some of `params`
  * @defaultValue partial false
  * @throws {@link TrainkitError} `UNKNOWN_VARIABLE` when `saved` names a variable not in `params` or (unless `partial`)
- *   misses one; `SHAPE_MISMATCH`
+ *   misses one; `SHAPE_MISMATCH`; `STATE_MISMATCH` for a dtype that differs from the variable's; `DISPOSED` for a disposed
+ *   variable, snapshot entry or mask; `INVALID_ARGUMENT` for a mask value other than 0/1. Everything (the masks
+ *   included) is checked before the first write, so a failing call changes nothing.
  */
 export function restore(params: ParamsArg, saved: Snapshot, opts: { masks?: Masks; partial?: boolean } = {}): void {
   if (!(saved instanceof Map)) throw invalidArgument('saved', saved, 'a Snapshot (a Map from variable name to tensor)');
+  if (typeof opts !== 'object' || opts === null) throw invalidArgument('opts', opts, 'an object {masks?, partial?}');
+  const partial = checkBoolean('opts.partial', opts.partial, false);
   const vars = resolveVariables('params', params, true);
-  const byName = new Map(vars.map((v) => [v.name, v]));
+  const named = byName(vars);
+  checkTensorMap('saved', saved, named, { what: 'a Snapshot (a Map from variable name to tensor)' });
   for (const [name, t] of saved) {
-    const v = byName.get(name);
-    if (!v) throw new TrainkitError('UNKNOWN_VARIABLE', `saved has "${name}", which is not in params.`, 'saved');
-    checkShape('saved', name, t, v.shape);
+    const v = named.get(name) as Variable;
+    if (t.dtype !== v.dtype) {
+      throw new TrainkitError('STATE_MISMATCH', `saved entry "${name}" has dtype ${t.dtype}, but the variable is ${v.dtype}.`, 'saved');
+    }
   }
-  if (!opts.partial) {
+  if (!partial) {
     const missing = vars.filter((v) => !saved.has(v.name)).map((v) => v.name);
     if (missing.length > 0) {
       throw new TrainkitError('UNKNOWN_VARIABLE', `saved has no value for ${missing.map((m) => `"${m}"`).join(', ')} (pass partial: true to allow).`, 'saved');
     }
   }
+  // Check the masks too before the first write: a failing call changes nothing.
+  if (opts.masks !== undefined) checkTensorMap('opts.masks', opts.masks, named, { binary: true });
   tidy(() => {
-    for (const [name, t] of saved) (byName.get(name) as NonNullable<ReturnType<typeof byName.get>>).assign(clone(t));
+    for (const [name, t] of saved) (named.get(name) as Variable).assign(clone(t));
   });
-  if (opts.masks) applyMasks(vars, opts.masks);
+  if (opts.masks !== undefined) applyMasks(vars, opts.masks);
 }
 
 /**
@@ -59,7 +67,8 @@ export function restore(params: ParamsArg, saved: Snapshot, opts: { masks?: Mask
  * @param saved - a {@link Snapshot} the caller owns
  */
 export function disposeSnapshot(saved: Snapshot | null | undefined): void {
-  if (!saved) return;
-  for (const t of saved.values()) if (!t.isDisposed) t.dispose();
+  if (saved === null || saved === undefined) return;
+  if (!(saved instanceof Map)) throw invalidArgument('saved', saved, 'a Snapshot (a Map from variable name to tensor), null or undefined');
+  for (const t of saved.values()) if (t && typeof t.dispose === 'function' && !t.isDisposed) t.dispose();
   saved.clear();
 }

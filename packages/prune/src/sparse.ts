@@ -1,6 +1,6 @@
 import { tensor, tidy, type DataType, type Tensor } from '@tensorflow/tfjs-core';
 import { TrainkitError, invalidArgument, type ParamsArg } from '@trainkit/core';
-import { checkShape, resolveVariables, sizeOf } from './internal/params';
+import { byName, checkShape, checkTensorMap, resolveVariables, sizeOf } from './internal/params';
 import type { Masks } from './mask';
 import type { Snapshot } from './snapshot';
 
@@ -36,11 +36,7 @@ interface EntryHeader {
 export function exportSparse(model: ParamsArg, masks: Masks): Uint8Array {
   if (!(masks instanceof Map)) throw invalidArgument('masks', masks, 'Masks (a Map from variable name to tensor)');
   const vars = resolveVariables('model', model, true);
-  const names = new Set(vars.map((v) => v.name));
-  for (const [name, m] of masks) {
-    if (!names.has(name)) throw new TrainkitError('UNKNOWN_VARIABLE', `masks has "${name}", which is not a variable of model.`, 'masks');
-    checkShape('masks', name, m, (vars.find((v) => v.name === name) as Tensor).shape);
-  }
+  checkTensorMap('masks', masks, byName(vars), { binary: true });
   const headers: EntryHeader[] = [];
   const chunks: Uint8Array[] = [];
   for (const v of vars) {
@@ -119,17 +115,25 @@ export function importSparse(bytes: Uint8Array, target?: ParamsArg): SparseImpor
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(8, true);
   if (12 + headerLength > bytes.length) throw bad('truncated header');
-  let entries: EntryHeader[];
+  let parsed: unknown;
   try {
-    entries = (JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength))) as { entries: EntryHeader[] }).entries;
+    parsed = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength)));
   } catch {
     throw bad('unreadable header');
   }
-  if (!Array.isArray(entries)) throw bad('header without entries');
+  const entries = checkHeader(parsed, bytes.length - 12 - headerLength, bad);
+  if (target !== undefined && (typeof target !== 'object' || target === null)) throw invalidArgument('target', target, 'a model or an array of variables');
   const vars = target === undefined ? undefined : resolveVariables('target', target, true);
   if (vars && vars.length !== entries.length) {
     throw new TrainkitError('STATE_MISMATCH', `the file holds ${entries.length} tensors but target has ${vars.length}.`, 'target');
   }
+  vars?.forEach((v, i) => {
+    const e = entries[i] as EntryHeader;
+    checkShape('bytes', e.name, v, e.shape);
+    if (v.dtype !== e.dtype) {
+      throw new TrainkitError('STATE_MISMATCH', `file entry "${e.name}" is ${e.dtype}, but target variable "${v.name}" is ${v.dtype}.`, 'target');
+    }
+  });
   // Decode everything on the host first, so that nothing is half-loaded on error.
   let off = 12 + headerLength;
   const decoded: Array<{ name: string; shape: number[]; dtype: DataType; values: Float32Array | Int32Array; mask: Float32Array | null }> = [];
@@ -166,18 +170,61 @@ export function importSparse(bytes: Uint8Array, target?: ParamsArg): SparseImpor
       throw bad(`unknown encoding ${JSON.stringify(e.encoding)}`);
     }
     const v = vars?.[idx];
-    if (v) checkShape('bytes', e.name, v, e.shape);
     decoded.push({ name: v ? v.name : e.name, shape: e.shape, dtype: e.dtype, values, mask });
   });
   if (off !== bytes.length) throw bad(`${bytes.length - off} trailing bytes`);
   const weights: Snapshot = new Map();
   const masks: Masks = new Map();
-  for (const d of decoded) {
-    weights.set(d.name, tensor(d.values, d.shape, d.dtype));
-    if (d.mask) masks.set(d.name, tensor(d.mask, d.shape, 'float32'));
-  }
-  if (vars) {
-    tidy(() => vars.forEach((v) => v.assign(weights.get(v.name) as Tensor)));
+  try {
+    for (const d of decoded) {
+      weights.set(d.name, tensor(d.values, d.shape, d.dtype));
+      if (d.mask) masks.set(d.name, tensor(d.mask, d.shape, 'float32'));
+    }
+    if (vars) tidy(() => vars.forEach((v) => v.assign(weights.get(v.name) as Tensor)));
+  } catch (err) {
+    for (const t of [...weights.values(), ...masks.values()]) t.dispose();
+    throw err;
   }
   return { weights, masks };
+}
+
+/** Largest tensor a file may declare (2^28 elements, 1 GiB of float32): anything bigger is a corrupt header. */
+const MAX_ELEMENTS = 2 ** 28;
+
+/** Validates every header field before anything is allocated; `dataBytes` bounds what the entries can need. */
+function checkHeader(parsed: unknown, dataBytes: number, bad: (why: string) => TrainkitError): EntryHeader[] {
+  const list = (parsed as { entries?: unknown } | null)?.entries;
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray(list)) throw bad('header without entries');
+  let need = 0;
+  return list.map((raw: unknown, i: number) => {
+    if (typeof raw !== 'object' || raw === null) throw bad(`entry ${i} is ${describe(raw)}, not an object`);
+    const e = raw as Record<string, unknown>;
+    const where = `entry ${i}`;
+    if (typeof e['name'] !== 'string' || e['name'].length === 0) throw bad(`${where} has no name`);
+    const shape = e['shape'];
+    if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+      throw bad(`${where} ("${e['name']}") has shape ${JSON.stringify(shape)}, not a list of at most 8 integers >= 0`);
+    }
+    const size = sizeOf(shape as number[]);
+    if (size > MAX_ELEMENTS) throw bad(`${where} ("${e['name']}") declares ${size} elements (more than ${MAX_ELEMENTS})`);
+    if (e['dtype'] !== 'float32' && e['dtype'] !== 'int32') throw bad(`${where} ("${e['name']}") has dtype ${JSON.stringify(e['dtype'])}, not "float32" or "int32"`);
+    const count = e['count'];
+    if (!Number.isSafeInteger(count) || (count as number) < 0 || (count as number) > size) {
+      throw bad(`${where} ("${e['name']}") stores ${JSON.stringify(count)} values, not an integer in [0, ${size}]`);
+    }
+    if (e['encoding'] === 'dense') {
+      if (count !== size) throw bad(`${where} ("${e['name']}") is dense but stores ${count} of ${size} values`);
+      need += 4 * size;
+    } else if (e['encoding'] === 'bitmask') {
+      need += Math.ceil(size / 8) + 4 * (count as number);
+    } else {
+      throw bad(`unknown encoding ${JSON.stringify(e['encoding'])}`);
+    }
+    if (need > dataBytes) throw bad(`truncated data: the header needs more than the ${dataBytes} data bytes (at "${e['name']}")`);
+    return { name: e['name'], shape: [...(shape as number[])], dtype: e['dtype'], encoding: e['encoding'], count: count as number };
+  });
+}
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : typeof v;
 }

@@ -43,7 +43,8 @@ describe('AdmmUnifyHook', () => {
     expect(Array.from(u.dataSync()).every((x) => x === 0)).toBe(true);
     tf.tidy(() => {
       const g = tf.onesLike(p.vars[0]!);
-      const out = hook.transformGradients({ [p.vars[0]!.name]: g });
+      // every constrained kernel needs a gradient (a missing one is an error: its penalty would never apply)
+      const out = hook.transformGradients({ [p.vars[0]!.name]: g, [p.vars[1]!.name]: tf.zerosLike(p.vars[1]!) });
       // g + 0.5·(W − Z + 0)
       expectTensorClose(out[p.vars[0]!.name]!, tf.add(g, tf.mul(0.5, tf.sub(p.vars[0]!, z))));
     });

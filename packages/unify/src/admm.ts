@@ -1,8 +1,15 @@
-import { add, engine, mul, scalar, sub, tensor, tidy, variable, zeros, type NamedTensorMap, type Optimizer, type Variable } from '@tensorflow/tfjs-core';
+import { add, engine, mul, scalar, sub, tensor, tidy, variable, zeros, type NamedTensorMap, type Optimizer, type Tensor, type Variable } from '@tensorflow/tfjs-core';
 import {
   HookedOptimizer,
   TrainkitError,
+  assertLive,
+  checkBoolean,
+  checkHookName,
   checkNumber,
+  disposeOnThrow,
+  gradientOf,
+  isTensorLike,
+  sameShape,
   invalidArgument,
   isParamRef,
   isVariable,
@@ -107,11 +114,12 @@ export class AdmmUnifyHook implements StepHook {
   /**
    * @param args - {@link AdmmUnifyArgs}
    * @throws {@link TrainkitError} `INVALID_ARGUMENT` for bad ratios, ρ, γ, `updateEvery`, a kernel with no complete
-   * block, or a non-variable param
+   * block, a non-variable or non-float32 param, a name containing "/", a non-boolean `rescaleDual`; `DISPOSED` for a
+   * disposed kernel. A failed call allocates nothing.
    */
   constructor(args: AdmmUnifyArgs) {
     if (!args || typeof args !== 'object') throw invalidArgument('args', args, 'an object with params');
-    this.name = args.name ?? 'admm-unify';
+    this.name = checkHookName('name', args.name ?? 'admm-unify');
     this.blockShape = toBlockShape(args);
     this.pruneRatio = args.pruneRatio ?? 0.5;
     this.unifyRatio = args.unifyRatio ?? 0.4;
@@ -120,7 +128,7 @@ export class AdmmUnifyHook implements StepHook {
     this.rhoGrowth = checkNumber('rhoGrowth', args.rhoGrowth ?? 2, { min: 1 });
     this.rhoMax = checkNumber('rhoMax', args.rhoMax ?? 1, { min: this.rho0 });
     this.updateEvery = checkNumber('updateEvery', args.updateEvery ?? 100, { integer: true, min: 1 });
-    this.rescaleDual = args.rescaleDual ?? false;
+    this.rescaleDual = checkBoolean('rescaleDual', args.rescaleDual, false);
     const vars = resolveKernels(args.params);
     for (const w of vars) {
       const view = blockView(w.shape, { blockSize: this.blockShape });
@@ -128,17 +136,24 @@ export class AdmmUnifyHook implements StepHook {
         throw invalidArgument('blockSize', this.blockShape, `a block that fits kernel "${w.name}" of shape [${w.shape.join(',')}] (canonical [O,I,K] = [${view.dims.join(',')}]); leave that kernel out of params`);
       }
     }
+    for (const w of vars) {
+      if (engineVariable(`${w.name}/unify_Z`) || engineVariable(`${w.name}/unify_U`)) {
+        throw invalidArgument('params', w.name, 'kernels no other live AdmmUnifyHook constrains (dispose it first)');
+      }
+    }
     // Project every kernel first (this throws on NaN/Inf weights), then allocate: a failed constructor leaks nothing.
     const initial = vars.map((w) => this.project(w.dataSync() as Float32Array, w).weights);
     this.rhoValue = this.rho0;
-    this.rhoVar = tidy(() => variable(scalar(this.rho0), false));
-    this.layers = vars.map((w, i) =>
-      tidy(() => ({
+    const made = disposeOnThrow((own) => ({
+      rho: own(tidy(() => variable(scalar(this.rho0), false))),
+      layers: vars.map((w, i) => ({
         w,
-        z: variable(tensor(initial[i]!, w.shape), false, `${w.name}/unify_Z`),
-        u: variable(zeros(w.shape), false, `${w.name}/unify_U`),
+        z: own(tidy(() => variable(tensor(initial[i]!, w.shape), false, `${w.name}/unify_Z`))),
+        u: own(tidy(() => variable(zeros(w.shape), false, `${w.name}/unify_U`))),
       })),
-    );
+    }));
+    this.rhoVar = made.rho;
+    this.layers = made.layers;
   }
 
   /** Current ρ. */
@@ -153,11 +168,18 @@ export class AdmmUnifyHook implements StepHook {
 
   /** Adds `ρ(W − Z + U)` to each constrained kernel's gradient (until `hardProject`). */
   transformGradients(grads: NamedTensorMap): NamedTensorMap {
+    this.checkAlive();
     if (this.finished) return grads;
     const out: NamedTensorMap = { ...grads };
     for (const l of this.layers) {
-      const g = grads[l.w.name];
-      if (!g) continue;
+      const g = gradientOf(grads, l.w.name, l.w.shape);
+      if (!g) {
+        throw new TrainkitError(
+          'UNKNOWN_VARIABLE',
+          `ADMM kernel "${l.w.name}" received no gradient: the optimizer does not train it (not in the model, not trainable, or not in varList), so its penalty would never apply.`,
+          'params',
+        );
+      }
       out[l.w.name] = add(g, mul(this.rhoVar, add(sub(l.w, l.z), l.u)));
     }
     return out;
@@ -165,6 +187,7 @@ export class AdmmUnifyHook implements StepHook {
 
   /** Runs {@link AdmmUnifyHook.zuStep} every `updateEvery` steps. */
   afterApply(ctx: { step: number }): void {
+    this.checkAlive();
     if (!this.finished && ctx.step % this.updateEvery === 0) this.zuStep(ctx.step);
   }
 
@@ -176,8 +199,10 @@ export class AdmmUnifyHook implements StepHook {
    */
   zuStep(step = 0): AdmmResidual {
     this.checkAlive();
+    checkNumber('step', step, { integer: true, min: 0 });
     let primal = 0;
     let dual = 0;
+    const updates: Array<{ l: Constrained; z: Float32Array; u: Float32Array }> = [];
     for (const l of this.layers) {
       const w = l.w.dataSync() as Float32Array;
       const u = l.u.dataSync() as Float32Array;
@@ -193,11 +218,15 @@ export class AdmmUnifyHook implements StepHook {
         const dz = z[i]! - zPrev[i]!;
         dual += dz * dz;
       }
-      tidy(() => {
-        l.z.assign(tensor(z, l.w.shape));
-        l.u.assign(tensor(uNew, l.w.shape));
-      });
+      updates.push({ l, z, u: uNew });
     }
+    // Every layer projected (a NaN weight throws above): now write them all.
+    tidy(() => {
+      for (const { l, z, u } of updates) {
+        l.z.assign(tensor(z, l.w.shape));
+        l.u.assign(tensor(u, l.w.shape));
+      }
+    });
     const out: AdmmResidual = { step, rho: this.rhoValue, primal: Math.sqrt(primal), dual: this.rhoValue * Math.sqrt(dual) };
     this.residuals.push(out);
     const next = Math.min(this.rhoValue * this.rhoGrowth, this.rhoMax);
@@ -219,12 +248,9 @@ export class AdmmUnifyHook implements StepHook {
    */
   hardProject(): UnifyPlan {
     this.checkAlive();
-    const plans: LayerPlan[] = [];
-    for (const l of this.layers) {
-      const { weights, plan } = this.project(l.w.dataSync() as Float32Array, l.w);
-      tidy(() => l.w.assign(tensor(weights, l.w.shape)));
-      plans.push(plan);
-    }
+    const projected = this.layers.map((l) => this.project(l.w.dataSync() as Float32Array, l.w));
+    tidy(() => this.layers.forEach((l, i) => l.w.assign(tensor(projected[i]!.weights, l.w.shape))));
+    const plans: LayerPlan[] = projected.map((p) => p.plan);
     this.finished = true;
     return { layers: plans };
   }
@@ -236,24 +262,61 @@ export class AdmmUnifyHook implements StepHook {
 
   /** `rho`, then each kernel's Z and U (live variables: HookedOptimizer copies them). */
   getWeights(): NamedTensor[] {
+    this.checkAlive();
     const out: NamedTensor[] = [{ name: 'rho', tensor: this.rhoVar }];
     for (const l of this.layers) out.push({ name: `${l.w.name}/Z`, tensor: l.z }, { name: `${l.w.name}/U`, tensor: l.u });
     return out;
   }
 
-  /** Restores {@link AdmmUnifyHook.getWeights}' output (values are copied). */
+  /**
+   * Restores {@link AdmmUnifyHook.getWeights}' output (values are copied); everything is checked before the first write.
+   *
+   * @throws {@link TrainkitError} as {@link AdmmUnifyHook.checkWeights}
+   */
   setWeights(weights: NamedTensor[]): void {
-    const byName = new Map(weights.map((w) => [w.name, w.tensor]));
-    const rho = byName.get('rho');
-    if (!rho) throw new TrainkitError('STATE_MISMATCH', 'AdmmUnifyHook state lacks "rho".', 'weights');
+    const byName = this.checkWeights(weights);
+    const rho = (byName.get('rho') as Tensor).dataSync()[0] as number;
+    tidy(() => {
+      for (const l of this.layers) {
+        l.z.assign(byName.get(`${l.w.name}/Z`) as Tensor);
+        l.u.assign(byName.get(`${l.w.name}/U`) as Tensor);
+      }
+    });
+    this.setRho(rho);
+  }
+
+  /**
+   * Throws what {@link AdmmUnifyHook.setWeights} would throw, without writing.
+   *
+   * @returns the entries by name
+   * @throws {@link TrainkitError} `STATE_MISMATCH` for a missing, unknown or misshapen entry, a non-float32 tensor or a
+   *   ρ that is not a finite number > 0; `DISPOSED` for a disposed tensor or hook
+   */
+  checkWeights(weights: NamedTensor[]): Map<string, Tensor> {
+    this.checkAlive();
+    const bad = (msg: string): TrainkitError => new TrainkitError('STATE_MISMATCH', `AdmmUnifyHook state ${msg}`, 'weights');
+    if (!Array.isArray(weights)) throw invalidArgument('weights', weights, 'an array of {name, tensor}');
+    const want = new Map<string, readonly number[]>([['rho', []]]);
     for (const l of this.layers) {
-      const z = byName.get(`${l.w.name}/Z`);
-      const u = byName.get(`${l.w.name}/U`);
-      if (!z || !u) throw new TrainkitError('STATE_MISMATCH', `AdmmUnifyHook state lacks Z/U of "${l.w.name}".`, 'weights');
-      l.z.assign(z);
-      l.u.assign(u);
+      want.set(`${l.w.name}/Z`, l.w.shape);
+      want.set(`${l.w.name}/U`, l.w.shape);
     }
-    this.setRho((rho.dataSync() as Float32Array)[0]!);
+    const byName = new Map<string, Tensor>();
+    for (const w of weights) {
+      const shape = want.get(w?.name);
+      if (!shape || byName.has(w.name)) throw bad(`has an unknown or repeated entry "${w?.name}".`);
+      if (!isTensorLike(w.tensor)) throw bad(`"${w.name}" is ${typeof w.tensor}, not a tensor.`);
+      assertLive(w.tensor, `weights["${w.name}"]`);
+      if (!sameShape(w.tensor.shape, shape) || w.tensor.dtype !== 'float32') {
+        throw bad(`"${w.name}" must be float32[${shape.join(',')}]; received ${w.tensor.dtype}[${w.tensor.shape.join(',')}].`);
+      }
+      byName.set(w.name, w.tensor);
+    }
+    const missing = [...want.keys()].filter((n) => !byName.has(n));
+    if (missing.length > 0) throw bad(`lacks ${missing.map((n) => `"${n}"`).join(', ')}.`);
+    const rho = (byName.get('rho') as Tensor).dataSync()[0] as number;
+    if (!(Number.isFinite(rho) && rho > 0)) throw bad(`"rho" must be a finite number > 0; received ${rho}.`);
+    return byName;
   }
 
   /** JSON config; `fromConfig` finds the kernels by name among the live variables. */
@@ -289,6 +352,7 @@ export class AdmmUnifyHook implements StepHook {
     if (this.disposed) return;
     this.disposed = true;
     this.rhoVar.dispose();
+    this.residuals.length = 0;
     for (const l of this.layers) {
       l.z.dispose();
       l.u.dispose();
@@ -321,12 +385,20 @@ function resolveKernels(params: AdmmUnifyArgs['params']): Variable[] {
       if (!isVariable(v)) throw invalidArgument(`params[${i}]`, p, 'a tf.Variable or a ParamRef');
       return v;
     });
+    vars.forEach((v, i) => assertLive(v, `params[${i}]`));
   } else if (params && Array.isArray((params as LayersModelLike).layers)) {
     vars = unifiableParams(params as LayersModelLike).map((p) => p.variable);
   } else {
     throw invalidArgument('params', params, 'an array of kernels (tf.Variable / ParamRef) or a tf.LayersModel');
   }
   if (vars.length === 0) throw invalidArgument('params', params, 'at least one kernel (a model needs 3+ conv/dense layers: the first and last are skipped)');
+  const seen = new Set<string>();
+  vars.forEach((v, i) => {
+    assertLive(v, `params[${i}]`);
+    if (v.dtype !== 'float32') throw invalidArgument(`params[${i}] ("${v.name}")`, v.dtype, 'a float32 kernel');
+    if (seen.has(v.name)) throw invalidArgument(`params[${i}]`, v.name, 'a kernel listed once');
+    seen.add(v.name);
+  });
   return vars;
 }
 

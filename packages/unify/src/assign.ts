@@ -27,6 +27,9 @@ export function assignBlocks(
   numPrune: number,
   numUnify: number,
 ): { states: Uint8Array; cost: number } {
+  const isList = (x: unknown): boolean => Array.isArray(x) || ArrayBuffer.isView(x);
+  if (!isList(pruneCost)) throw invalidArgument('pruneCost', pruneCost, 'an array of block costs');
+  if (!isList(unifyCost)) throw invalidArgument('unifyCost', unifyCost, 'an array of block costs');
   const B = pruneCost.length;
   if (unifyCost.length !== B) {
     throw new TrainkitError('SHAPE_MISMATCH', `pruneCost and unifyCost must have the same length; received ${B} and ${unifyCost.length}.`, 'unifyCost');

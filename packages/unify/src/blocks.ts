@@ -103,6 +103,7 @@ export function canonicalDims(shape: readonly number[], argument = 'kernel'): [n
  * ```
  */
 export function blockView(kernel: { readonly shape: readonly number[] } | readonly number[], args: BlockArgs = {}): BlockView {
+  if (typeof kernel !== 'object' || kernel === null) throw invalidArgument('kernel', kernel, 'a tensor or a shape');
   const shape: readonly number[] = Array.isArray(kernel) ? (kernel as readonly number[]) : (kernel as { shape: readonly number[] }).shape;
   if (!Array.isArray(shape)) throw invalidArgument('kernel', kernel, 'a tensor or a shape');
   const dims = canonicalDims(shape);

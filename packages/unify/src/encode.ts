@@ -1,5 +1,5 @@
 import { tensor, type Variable } from '@tensorflow/tfjs-core';
-import { TrainkitError, type LayersModelLike, type NamedTensor, type ParamRef } from '@trainkit/core';
+import { TrainkitError, invalidArgument, type LayersModelLike, type NamedTensor, type ParamRef } from '@trainkit/core';
 import { BlockState } from './assign';
 import { blockView, type BlockShape, type BlockView } from './blocks';
 import { allVariables } from './internal/tensors';
@@ -73,8 +73,12 @@ function entries(params: readonly (Variable | ParamRef)[] | LayersModelLike, pla
   const vars = allVariables('params', params);
   const plans = new Map(planLayers(plan).map((p) => [p.name, p]));
   const out = vars.map((variable) => {
+    if (variable.dtype !== 'float32' && variable.dtype !== 'int32') {
+      throw invalidArgument('params', `${variable.name}: ${variable.dtype}`, 'float32 or int32 variables');
+    }
     const p = plans.get(variable.name);
     plans.delete(variable.name);
+    if (p && variable.dtype !== 'float32') throw invalidArgument('plan', `${p.name}: ${variable.dtype}`, 'plans for float32 kernels only');
     if (!p) return { variable, present: [], bitsPerBlock: 0 };
     if (p.shape.join(',') !== variable.shape.join(',')) {
       throw new TrainkitError('SHAPE_MISMATCH', `variable "${variable.name}" has shape [${variable.shape.join(',')}] but the plan says [${p.shape.join(',')}].`, 'plan');
@@ -92,7 +96,13 @@ function entries(params: readonly (Variable | ParamRef)[] | LayersModelLike, pla
 function headerBytes(es: Entry[]): Uint8Array {
   const header = {
     v: 1,
-    t: es.map((e) => (e.plan ? { n: e.variable.name, s: e.variable.shape, b: e.plan.blockShape, p: e.present } : { n: e.variable.name, s: e.variable.shape })),
+    t: es.map((e) =>
+      e.plan
+        ? { n: e.variable.name, s: e.variable.shape, b: e.plan.blockShape, p: e.present }
+        : e.variable.dtype === 'int32'
+          ? { n: e.variable.name, s: e.variable.shape, d: 'int32' }
+          : { n: e.variable.name, s: e.variable.shape },
+    ),
   };
   return new TextEncoder().encode(JSON.stringify(header));
 }
@@ -193,7 +203,8 @@ export function encodeUnified(model: readonly (Variable | ParamRef)[] | LayersMo
   es.forEach((e) => {
     const values = e.variable.dataSync() as Float32Array;
     if (!e.plan || !e.view) {
-      for (let i = 0; i < values.length; i++, pos += 4) dv.setFloat32(pos, values[i]!, true);
+      if (e.variable.dtype === 'int32') for (let i = 0; i < values.length; i++, pos += 4) dv.setInt32(pos, values[i]!, true);
+      else for (let i = 0; i < values.length; i++, pos += 4) dv.setFloat32(pos, values[i]!, true);
       return;
     }
     const { view, plan: p } = e;
@@ -251,28 +262,36 @@ export function decodeUnified(bytes: Uint8Array): { weights: NamedTensor[]; plan
   if (dv.getUint32(0, true) !== MAGIC) throw new TrainkitError('BAD_FILE', "bytes do not start with the 'TKU1' magic of encodeUnified.", 'bytes');
   const hlen = dv.getUint32(4, true);
   if (8 + hlen > bytes.length) throw new TrainkitError('BAD_FILE', `header of ${hlen} bytes runs past the end (${bytes.length} bytes).`, 'bytes');
-  let header: { v: number; t: { n: string; s: number[]; b?: BlockShape; p?: number[] }[] };
+  let parsed: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen)));
+    parsed = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen)));
   } catch {
     throw new TrainkitError('BAD_FILE', 'the header is not valid JSON.', 'bytes');
   }
+  const header = { t: checkHeader(parsed) };
   let pos = 8 + hlen;
   const need = (n: number): void => {
     if (pos + n > bytes.length) throw new TrainkitError('BAD_FILE', `the file is truncated: need ${pos + n} bytes, have ${bytes.length}.`, 'bytes');
   };
   const weights: NamedTensor[] = [];
   const layers: LayerPlan[] = [];
-  const arrays: { name: string; values: Float32Array; shape: number[] }[] = [];
+  const arrays: { name: string; values: Float32Array | Int32Array; shape: number[]; dtype: 'float32' | 'int32' }[] = [];
   for (const t of header.t) {
     const size = t.s.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(size);
     if (!t.b || !t.p) {
       need(4 * size);
-      for (let i = 0; i < size; i++, pos += 4) values[i] = dv.getFloat32(pos, true);
-      arrays.push({ name: t.n, values, shape: t.s });
+      if (t.d === 'int32') {
+        const ints = new Int32Array(size);
+        for (let i = 0; i < size; i++, pos += 4) ints[i] = dv.getInt32(pos, true);
+        arrays.push({ name: t.n, values: ints, shape: t.s, dtype: 'int32' });
+      } else {
+        const floats = new Float32Array(size);
+        for (let i = 0; i < size; i++, pos += 4) floats[i] = dv.getFloat32(pos, true);
+        arrays.push({ name: t.n, values: floats, shape: t.s, dtype: 'float32' });
+      }
       continue;
     }
+    const values = new Float32Array(size);
     const view = blockView(t.s, { blockSize: t.b });
     const g = view.blockLength;
     const bitsPerBlock = t.p.length <= 1 ? 0 : t.p.length === 2 ? 1 : 2;
@@ -318,12 +337,57 @@ export function decodeUnified(bytes: Uint8Array): { weights: NamedTensor[]; plan
         pos += 4;
       }
     }
-    arrays.push({ name: t.n, values, shape: t.s });
+    arrays.push({ name: t.n, values, shape: t.s, dtype: 'float32' });
     layers.push({ name: t.n, shape: t.s, blockShape: t.b, numBlocks: view.numBlocks, states, magnitudes, signs, pruneCount: nP, unifyCount: nU, cost: 0 });
   }
   if (pos !== bytes.length) throw new TrainkitError('BAD_FILE', `${bytes.length - pos} trailing bytes after the last tensor.`, 'bytes');
-  for (const a of arrays) weights.push({ name: a.name, tensor: tensor(a.values, a.shape, 'float32') });
+  for (const a of arrays) weights.push({ name: a.name, tensor: tensor(a.values, a.shape, a.dtype) });
   return { weights, plan: { layers } };
+}
+
+interface HeaderEntry {
+  n: string;
+  s: number[];
+  b?: BlockShape;
+  p?: number[];
+  d?: 'int32';
+}
+
+/** Largest tensor, and largest file total, a header may declare (2^28 elements: 1 GiB of float32). */
+const MAX_ELEMENTS = 2 ** 28;
+
+/** Validates every header field before anything is allocated. */
+function checkHeader(parsed: unknown): HeaderEntry[] {
+  const bad = (why: string): TrainkitError => new TrainkitError('BAD_FILE', `corrupt header: ${why}.`, 'bytes');
+  const h = parsed as { v?: unknown; t?: unknown } | null;
+  if (typeof h !== 'object' || h === null || h.v !== 1 || !Array.isArray(h.t)) throw bad('expected {v: 1, t: [...]}');
+  let total = 0;
+  return h.t.map((raw: unknown, i: number) => {
+    const e = raw as Record<string, unknown> | null;
+    if (typeof e !== 'object' || e === null) throw bad(`tensor ${i} is ${e === null ? 'null' : typeof e}, not an object`);
+    if (typeof e['n'] !== 'string' || e['n'].length === 0) throw bad(`tensor ${i} has no name`);
+    const shape = e['s'];
+    if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+      throw bad(`tensor "${e['n']}" has shape ${JSON.stringify(shape)}, not a list of at most 8 integers >= 0`);
+    }
+    const size = (shape as number[]).reduce((a, b) => a * b, 1);
+    total += size;
+    if (size > MAX_ELEMENTS || total > MAX_ELEMENTS) throw bad(`tensor "${e['n']}" makes ${total} elements (more than ${MAX_ELEMENTS})`);
+    if (e['d'] !== undefined && e['d'] !== 'int32') throw bad(`tensor "${e['n']}" has dtype ${JSON.stringify(e['d'])} (only "int32" is marked)`);
+    const planned = e['b'] !== undefined || e['p'] !== undefined;
+    if (!planned) return { n: e['n'], s: [...(shape as number[])], ...(e['d'] === 'int32' ? { d: 'int32' as const } : {}) };
+    if (e['d'] !== undefined) throw bad(`planned tensor "${e['n']}" must be float32`);
+    const b = e['b'];
+    if (!Array.isArray(b) || b.length !== 3 || !b.every((g) => Number.isSafeInteger(g) && (g as number) >= 1)) {
+      throw bad(`tensor "${e['n']}" has block shape ${JSON.stringify(b)}, not three integers >= 1`);
+    }
+    const p = e['p'];
+    if (!Array.isArray(p) || p.length === 0 || p.length > 3 || !p.every((x) => (STATES as readonly unknown[]).includes(x)) || new Set(p).size !== p.length) {
+      throw bad(`tensor "${e['n']}" lists states ${JSON.stringify(p)}, not 1 to 3 distinct block states`);
+    }
+    if (shape.length < 2 || (shape as number[]).some((d) => d < 1)) throw bad(`planned tensor "${e['n']}" has shape ${JSON.stringify(shape)}, not a kernel`);
+    return { n: e['n'], s: [...(shape as number[])], b: [b[0], b[1], b[2]] as unknown as BlockShape, p: [...(p as number[])] };
+  });
 }
 
 class BitWriter {

@@ -1,5 +1,5 @@
 import { tensor, type Tensor } from '@tensorflow/tfjs-core';
-import { TrainkitError, checkNumber, invalidArgument } from '@trainkit/core';
+import { TrainkitError, assertLive, checkNumber, invalidArgument } from '@trainkit/core';
 import { BlockState, assignBlocks } from './assign';
 import { blockView, type BlockArgs, type BlockShape, type BlockView } from './blocks';
 
@@ -50,10 +50,33 @@ export interface UnifyPlan {
 
 /** Normalises a plan argument. @internal */
 export function planLayers(plan: UnifyPlan | LayerPlan | readonly LayerPlan[], argument = 'plan'): LayerPlan[] {
-  if (Array.isArray(plan)) return [...(plan as readonly LayerPlan[])];
-  if (plan && Array.isArray((plan as UnifyPlan).layers)) return [...(plan as UnifyPlan).layers];
-  if (plan && (plan as LayerPlan).states instanceof Uint8Array) return [plan as LayerPlan];
-  throw invalidArgument(argument, plan, 'a UnifyPlan ({layers}), a LayerPlan or an array of LayerPlans');
+  let list: readonly unknown[];
+  if (Array.isArray(plan)) list = plan;
+  else if (plan && Array.isArray((plan as UnifyPlan).layers)) list = (plan as UnifyPlan).layers;
+  else if (plan && (plan as LayerPlan).states instanceof Uint8Array) list = [plan];
+  else throw invalidArgument(argument, plan, 'a UnifyPlan ({layers}), a LayerPlan or an array of LayerPlans');
+  return list.map((p, i) => checkLayerPlan(`${argument}.layers[${i}]`, p));
+}
+
+/** Checks every field of a LayerPlan (so hooks and the encoder never index past its arrays). @internal */
+export function checkLayerPlan(argument: string, value: unknown): LayerPlan {
+  const p = value as LayerPlan;
+  if (typeof p !== 'object' || p === null) throw invalidArgument(argument, value, 'a LayerPlan');
+  if (typeof p.name !== 'string' || p.name.length === 0) throw invalidArgument(`${argument}.name`, p.name, 'a variable name');
+  if (!Array.isArray(p.shape) || !p.shape.every((d) => Number.isSafeInteger(d) && d >= 1)) {
+    throw invalidArgument(`${argument}.shape`, p.shape, 'a kernel shape of positive integers');
+  }
+  const view = blockView(p.shape, { blockSize: p.blockShape as BlockShape });
+  const size = p.shape.reduce((a, b) => a * b, 1);
+  if (p.numBlocks !== view.numBlocks) throw invalidArgument(`${argument}.numBlocks`, p.numBlocks, `${view.numBlocks} (the geometry's block count)`);
+  if (!(p.states instanceof Uint8Array) || p.states.length !== view.numBlocks || p.states.some((x) => x > 2)) {
+    throw invalidArgument(`${argument}.states`, p.states, `a Uint8Array of ${view.numBlocks} block states (0 keep, 1 unify, 2 prune)`);
+  }
+  if (!(p.magnitudes instanceof Float32Array) || p.magnitudes.length !== view.numBlocks || p.magnitudes.some((x) => !Number.isFinite(x))) {
+    throw invalidArgument(`${argument}.magnitudes`, p.magnitudes, `a Float32Array of ${view.numBlocks} finite magnitudes`);
+  }
+  if (!(p.signs instanceof Int8Array) || p.signs.length !== size) throw invalidArgument(`${argument}.signs`, p.signs, `an Int8Array of ${size} signs`);
+  return p;
 }
 
 /**
@@ -175,6 +198,8 @@ export function unifyProjection(kernel: Tensor, args: ProjectionArgs = {}): { we
   if (!kernel || !Array.isArray(kernel.shape) || typeof kernel.dataSync !== 'function') {
     throw invalidArgument('kernel', kernel, 'a tf.Tensor or tf.Variable');
   }
+  assertLive(kernel, 'kernel');
+  if (kernel.dtype !== 'float32') throw invalidArgument('kernel', kernel.dtype, 'a float32 tensor');
   const name = args.name ?? (typeof (kernel as { name?: unknown }).name === 'string' ? (kernel as unknown as { name: string }).name : 'kernel');
   const values = kernel.dataSync() as Float32Array;
   const { weights, plan } = projectValues(values instanceof Float32Array ? values : Float32Array.from(values), kernel.shape, { ...args, name });

@@ -1,5 +1,5 @@
 import { add, mul, relu, scalar, tensor, tidy, type NamedTensorMap, type Tensor, type Variable } from '@tensorflow/tfjs-core';
-import { TrainkitError, type ParamRef, type StepHook } from '@trainkit/core';
+import { TrainkitError, assertLive, gradientOf, checkBoolean, checkHookName, disposeOnThrow, invalidArgument, type ParamRef, type StepHook } from '@trainkit/core';
 import { planMasks, blockSumBroadcast, variableByName } from './internal/tensors';
 import { planLayers, type LayerPlan, type UnifyPlan } from './projection';
 import type { BlockView } from './blocks';
@@ -47,32 +47,42 @@ export class UnifiedHook implements StepHook {
    * @throws {@link TrainkitError} `UNKNOWN_VARIABLE` when a planned variable is missing; `SHAPE_MISMATCH` when shapes differ
    */
   constructor(plan: UnifyPlan | LayerPlan | readonly LayerPlan[], args: UnifiedHookArgs = {}) {
-    this.name = args.name ?? 'unified';
-    this.trainSharedMagnitude = args.trainSharedMagnitude ?? false;
-    this.layers = planLayers(plan).map((p) => {
+    if (typeof args !== 'object' || args === null) throw invalidArgument('args', args, 'an object {trainSharedMagnitude?, params?, name?}');
+    this.name = checkHookName('name', args.name ?? 'unified');
+    this.trainSharedMagnitude = checkBoolean('trainSharedMagnitude', args.trainSharedMagnitude, false);
+    if (args.params !== undefined && !Array.isArray(args.params)) throw invalidArgument('params', args.params, 'an array of tf.Variable or ParamRef');
+    // Check every plan and variable first, then allocate: a bad plan leaks nothing.
+    const seen = new Set<string>();
+    const checked = planLayers(plan).map((p) => {
       const variable = variableByName(p.name, args.params);
+      assertLive(variable, `plan variable "${p.name}"`);
+      if (variable.dtype !== 'float32') throw invalidArgument(`plan variable "${p.name}"`, variable.dtype, 'a float32 kernel');
+      if (seen.has(variable.name)) throw invalidArgument('plan', p.name, 'plans naming each variable once');
+      seen.add(variable.name);
       if (variable.shape.join(',') !== p.shape.join(',')) {
         throw new TrainkitError('SHAPE_MISMATCH', `variable "${p.name}" has shape [${variable.shape.join(',')}] but the plan says [${p.shape.join(',')}].`, 'plan');
       }
-      const m = planMasks(p);
-      const shape = [...p.shape];
-      return {
+      return { variable, m: planMasks(p), shape: [...p.shape] };
+    });
+    this.layers = disposeOnThrow((own) =>
+      checked.map(({ variable, m, shape }) => ({
         variable,
         view: m.view,
-        free: tensor(m.free, shape),
-        signs: tensor(m.signs, shape),
-        frozen: tensor(m.frozen, shape),
-        invG: scalar(1 / m.view.blockLength),
-      };
-    });
+        free: own(tensor(m.free, shape)),
+        signs: own(tensor(m.signs, shape)),
+        frozen: own(tensor(m.frozen, shape)),
+        invG: own(scalar(1 / m.view.blockLength)),
+      })),
+    );
     this.enforce();
   }
 
   /** Zeroes gradients of frozen entries, or turns unified blocks' gradients into shared-magnitude gradients. */
   transformGradients(grads: NamedTensorMap): NamedTensorMap {
+    this.checkAlive();
     const out: NamedTensorMap = { ...grads };
     for (const l of this.layers) {
-      const g = grads[l.variable.name];
+      const g = gradientOf(grads, l.variable.name, l.variable.shape);
       if (!g) continue;
       const kept = mul(g, l.free);
       out[l.variable.name] = this.trainSharedMagnitude ? add(kept, mul(l.signs, blockSumBroadcast(mul(l.signs, g), l.view))) : kept;
@@ -87,7 +97,8 @@ export class UnifiedHook implements StepHook {
 
   /** Applies the structure to the variables now (also done at construction). */
   enforce(): void {
-    if (this.disposed) throw new TrainkitError('DISPOSED', 'this UnifiedHook was disposed.');
+    this.checkAlive();
+    this.layers.forEach((l) => assertLive(l.variable, `plan variable "${l.variable.name}"`));
     tidy(() => {
       for (const l of this.layers) {
         const w = l.variable;
@@ -104,6 +115,10 @@ export class UnifiedHook implements StepHook {
   /** JSON config (the plan itself is data: rebuild the hook from the plan, not from this). */
   getConfig(): { trainSharedMagnitude: boolean; variables: string[] } {
     return { trainSharedMagnitude: this.trainSharedMagnitude, variables: this.layers.map((l) => l.variable.name) };
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new TrainkitError('DISPOSED', 'this UnifiedHook was disposed.');
   }
 
   /** Frees the masks; idempotent. */

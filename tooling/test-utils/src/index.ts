@@ -151,3 +151,4 @@ export function expectReadmeExample(pkgDir: string, output: RegExp): void {
   });
   expect(stdout).toMatch(output);
 }
+export { BAD_KINDS, checkContract, type BadKind, type FuzzCase, type FuzzOutcome, type Mutation } from './fuzz';

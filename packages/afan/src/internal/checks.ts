@@ -1,8 +1,9 @@
 import { Tensor } from '@tensorflow/tfjs-core';
-import { checkNumber, invalidArgument } from '@trainkit/core';
+import { assertLive, checkNumber, invalidArgument } from '@trainkit/core';
 
 /** @internal Throws unless `value` is a float32 tensor of rank ≥ `minRank`. */
 export function checkTensor(argument: string, value: unknown, minRank = 1): Tensor {
+  assertLive(value, argument);
   if (!(value instanceof Tensor) || value.dtype !== 'float32' || value.rank < minRank || value.isDisposed) {
     throw invalidArgument(argument, value, `a live float32 tf.Tensor of rank >= ${minRank}`);
   }

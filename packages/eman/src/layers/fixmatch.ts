@@ -1,6 +1,6 @@
 import { concat, mean, mul, scalar, slice, tidy, add, type Scalar, type Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { checkNumber, invalidArgument } from '@trainkit/core';
+import { checkNumber, checkTensor, invalidArgument } from '@trainkit/core';
 import { crossEntropyPerSample } from '../internal/ops';
 import { pseudoLabelLoss, type PseudoLabelArgs } from '../pseudo-label';
 import { EmaTeacher } from './teacher';
@@ -49,6 +49,12 @@ export function fixMatchLoss(args: FixMatchLossArgs): Scalar {
   const { student, labeller, labeledX, labeledY, weak, strong } = args;
   const lambda = checkNumber('unlabeledWeight', args.unlabeledWeight ?? 1, { min: 0 });
   if (labeller !== 'student' && !(labeller instanceof EmaTeacher)) throw invalidArgument('labeller', labeller, "'student' or an EmaTeacher");
+  if (!student || typeof (student as LayersModel).apply !== 'function') throw invalidArgument('student', student, 'a tf.LayersModel');
+  checkTensor('labeledX', labeledX, { minRank: 1 });
+  checkTensor('labeledY', labeledY, { minRank: 2 });
+  checkTensor('weak', weak, { minRank: 1 });
+  checkTensor('strong', strong, { minRank: 1 });
+  if (labeledY.shape[0] !== labeledX.shape[0]) throw invalidArgument('labeledY', labeledY, `one label row per labeled sample (${labeledX.shape[0]})`);
   if (!weak || !strong || weak.shape[0] !== strong.shape[0]) throw invalidArgument('strong', strong, 'a batch with as many samples as weak');
   const nl = labeledX.shape[0] as number;
   const nu = weak.shape[0] as number;

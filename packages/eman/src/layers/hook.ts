@@ -1,5 +1,5 @@
 import { Callback } from '@tensorflow/tfjs-layers';
-import { invalidArgument, type NamedTensor, type StepContext, type StepHook } from '@trainkit/core';
+import { checkHookName, invalidArgument, type NamedTensor, type StepContext, type StepHook } from '@trainkit/core';
 import { EmaTeacher } from './teacher';
 
 /** The {@link StepHook} {@link emanHook} returns. */
@@ -27,6 +27,7 @@ export interface EmanHook extends StepHook {
  */
 export function emanHook(teacher: EmaTeacher, name = 'eman'): EmanHook {
   if (!(teacher instanceof EmaTeacher)) throw invalidArgument('teacher', teacher, 'an EmaTeacher');
+  checkHookName('name', name);
   return {
     name,
     teacher,
@@ -38,6 +39,9 @@ export function emanHook(teacher: EmaTeacher, name = 'eman'): EmanHook {
     },
     setWeights(weights: NamedTensor[]): void {
       teacher.setWeights(weights);
+    },
+    checkWeights(weights: NamedTensor[]): void {
+      teacher.checkWeights(weights);
     },
     getConfig() {
       return { mode: teacher.mode, schedule: teacher.schedule.getConfig() as unknown as Record<string, never> };

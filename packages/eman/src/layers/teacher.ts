@@ -2,7 +2,9 @@ import { cast, clone, scalar, serialization, tidy, variable, type Tensor, type V
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import {
   TrainkitError,
+  assertLive,
   checkNumber,
+  isTensorLike,
   invalidArgument,
   isSchedule,
   paramsOf,
@@ -155,19 +157,22 @@ export class EmaTeacher {
    * @param step - 0-based global iteration for the momentum schedule
    * @defaultValue the number of updates so far ({@link EmaTeacher.step})
    * @returns the momentum used
-   * @throws {@link TrainkitError} `DISPOSED` after dispose; `INVALID_ARGUMENT` for a bad step or a momentum outside [0, 1]
+   * @throws {@link TrainkitError} `DISPOSED` after dispose or for a disposed student/teacher variable; `INVALID_ARGUMENT`
+   *   for a step that is not an integer >= 0 (e.g. 1.5) or a momentum outside [0, 1]. Nothing changes then.
    * @remarks 'eman' averages trainable weights and BN moving statistics with the same m; 'ema' averages the trainable
    *   weights only; 'copy-buffers' averages the trainable weights and copies the student's BN moving statistics. Afterwards {@link EmaTeacher.step} is `step + 1`.
    */
   update(step?: number): number {
     this.checkAlive();
-    const s = step ?? this.step_;
-    const raw = averagingMomentum(this.rule, checkNumber('step', s, { min: 0 }), (t) => this.schedule.at(t));
+    const s = checkNumber('step', step ?? this.step_, { integer: true, min: 0 });
+    // Check every pair (buffers included) before the first write, so a failing update changes nothing.
+    checkPairs(this.teachers(this.all), this.students(this.all));
+    const raw = averagingMomentum(this.rule, s, (t) => this.schedule.at(t));
     if (raw === null) {
       this.setStep(s + 1); // a step that updateEvery skips: nothing moves
       return 1;
     }
-    const m = raw;
+    const m = checkNumber('momentum', raw, { min: 0, max: 1 });
     emaUpdate(this.teachers(this.params), this.students(this.params), m);
     if (this.mode === 'eman') emaUpdate(this.teachers(this.buffers), this.students(this.buffers), m);
     else if (this.mode === 'copy-buffers') emaUpdate(this.teachers(this.buffers), this.students(this.buffers), 0);
@@ -218,6 +223,7 @@ export class EmaTeacher {
    * @internal
    */
   liveWeights(): NamedTensor[] {
+    this.checkAlive();
     return [{ name: 'step', tensor: this.stepVar }, ...this.all.map((p, i) => ({ name: `weight/${i}`, tensor: p.teacher as Tensor }))];
   }
 
@@ -228,10 +234,35 @@ export class EmaTeacher {
    * @throws {@link TrainkitError} `STATE_MISMATCH` when entries are missing, unknown or of the wrong shape
    */
   setWeights(weights: readonly NamedTensor[]): void {
+    const { byName, expected } = this.checkState(weights);
+    tidy(() => {
+      for (const e of expected) {
+        const t = byName.get(e.name) as Tensor;
+        (e.tensor as Variable).assign(t.dtype === e.tensor.dtype ? clone(t) : cast(t, e.tensor.dtype));
+      }
+    });
+    this.step_ = (byName.get('step') as Tensor).dataSync()[0] as number;
+  }
+
+  /**
+   * Throws what {@link EmaTeacher.setWeights} would throw, without writing.
+   *
+   * @throws {@link TrainkitError} `STATE_MISMATCH` for a missing, unknown or misshapen entry or a step that is not an
+   *   integer >= 0; `DISPOSED` for a disposed tensor or teacher
+   */
+  checkWeights(weights: readonly NamedTensor[]): void {
+    this.checkState(weights);
+  }
+
+  private checkState(weights: readonly NamedTensor[]): { byName: Map<string, Tensor>; expected: NamedTensor[] } {
     this.checkAlive();
-    if (!Array.isArray(weights)) throw invalidArgument('weights', weights, 'an array of {name, tensor}');
+    if (!Array.isArray(weights) || weights.some((w) => typeof w !== 'object' || w === null || !isTensorLike(w.tensor))) {
+      throw invalidArgument('weights', weights, 'an array of {name, tensor}');
+    }
+    weights.forEach((w) => assertLive(w.tensor, `weights["${w.name}"]`));
     const byName = new Map(weights.map((w) => [w.name, w.tensor]));
     const expected = this.liveWeights();
+    expected.forEach((e) => assertLive(e.tensor, `teacher state "${e.name}"`));
     for (const w of weights) {
       if (!expected.some((e) => e.name === w.name)) {
         throw new TrainkitError('STATE_MISMATCH', `weight "${w.name}" is not part of this teacher's state (step, weight/0…weight/${this.all.length - 1}).`, 'weights');
@@ -244,13 +275,9 @@ export class EmaTeacher {
         throw new TrainkitError('STATE_MISMATCH', `teacher state "${e.name}" must be a tensor of shape [${e.tensor.shape.join(',')}]; received ${t === undefined ? 'nothing' : `[${t.shape.join(',')}]`}.`, 'weights');
       }
     }
-    tidy(() => {
-      for (const e of expected) {
-        const t = byName.get(e.name) as Tensor;
-        (e.tensor as Variable).assign(t.dtype === e.tensor.dtype ? clone(t) : cast(t, e.tensor.dtype));
-      }
-    });
-    this.step_ = (byName.get('step') as Tensor).dataSync()[0] as number;
+    const step = (byName.get('step') as Tensor).dataSync()[0] as number;
+    if (!Number.isInteger(step) || step < 0) throw new TrainkitError('STATE_MISMATCH', `teacher state "step" must be an integer >= 0; received ${step}.`, 'weights');
+    return { byName, expected };
   }
 
   /** Frees the step counter and, when the teacher was cloned here, the teacher model. Idempotent. */

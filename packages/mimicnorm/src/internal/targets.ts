@@ -1,5 +1,5 @@
 import type { Variable } from '@tensorflow/tfjs-core';
-import { TrainkitError, invalidArgument, isParamRef, isVariable, type ParamRef } from '@trainkit/core';
+import { TrainkitError, assertLive, invalidArgument, isParamRef, isVariable, type ParamRef } from '@trainkit/core';
 
 /** One kernel to act on: its variable and the axes that make up one output filter. */
 export interface KernelTarget {
@@ -18,6 +18,7 @@ export interface KernelTarget {
 export function kernelTarget(argument: string, p: Variable | ParamRef): KernelTarget {
   const variable = isParamRef(p) ? p.variable : p;
   if (!isVariable(variable)) throw invalidArgument(argument, p, 'a tf.Variable or a ParamRef');
+  assertLive(variable, argument);
   const rank = variable.shape.length;
   if (rank < 2) {
     throw invalidArgument(argument, variable, `a kernel of rank >= 2 with output filters on the last axis (variable "${variable.name}" has rank ${rank})`);

@@ -1,5 +1,5 @@
 import { engine, pad, reshape, slice, sum, tile, type Tensor, type Variable } from '@tensorflow/tfjs-core';
-import { TrainkitError, isParamRef, isVariable, paramsOf, type LayersModelLike, type ParamRef } from '@trainkit/core';
+import { TrainkitError, assertLive, isParamRef, isVariable, paramsOf, type LayersModelLike, type ParamRef } from '@trainkit/core';
 import { BlockState } from '../assign';
 import { blockView, type BlockView } from '../blocks';
 import type { LayerPlan } from '../projection';
@@ -67,6 +67,12 @@ export function variableByName(name: string, given?: readonly (Variable | ParamR
 
 /** Every variable of a model (trainable and not), or the list given. */
 export function allVariables(argument: string, params: readonly (Variable | ParamRef)[] | LayersModelLike): Variable[] {
+  const vars = listVariables(argument, params);
+  vars.forEach((v, i) => assertLive(v, `${argument}[${i}]`));
+  return vars;
+}
+
+function listVariables(argument: string, params: readonly (Variable | ParamRef)[] | LayersModelLike): Variable[] {
   if (Array.isArray(params)) {
     return (params as readonly (Variable | ParamRef)[]).map((p, i) => {
       const v = isParamRef(p) ? p.variable : p;
