@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize } from 'node:path';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -15,7 +15,8 @@ import { writeFixtureReport } from './report-fixture.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const work = join(root, '.tmp', 'browser');
-const resultFile = process.argv[2];
+// pnpm runs this in tooling/browser-tests; a relative result path is taken from where pnpm was started.
+const resultFile = process.argv[2] ? resolve(process.env.INIT_CWD ?? process.cwd(), process.argv[2]) : undefined;
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
@@ -77,8 +78,10 @@ const userDataDir = mkdtempSync(join(tmpdir(), 'trainkit-chromium-'));
 const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
+  // Not --disable-gpu: with Vulkan (SwiftShader) in the GPU process tfjs-webgpu's dataSync() works; under --disable-gpu
+  // its canvas readback returns zeros and loses the WebGPU instance. WebGL2 comes from ANGLE on the same SwiftShader.
+  args: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--enable-unsafe-swiftshader'],
 });
 
 const only = process.env.BROWSER_ONLY ? `&only=${process.env.BROWSER_ONLY}` : '';
@@ -86,7 +89,9 @@ const PAGES = [
   { id: 'webgl', path: `/app.html?backend=webgl${only}` },
   { id: 'webgpu', path: `/app.html?backend=webgpu${only}` },
   { id: 'wasm', path: `/app.html?backend=wasm&threads=2${only}` },
-  { id: 'wasm-threads', path: `/isolated/app.html?backend=wasm&threads=2${only}` },
+  // tfjs caps wasm threads at navigator.hardwareConcurrency / 2: this page claims 4 cores so 2 threads run on CI's 2.
+  { id: 'wasm-threads', path: `/isolated/app.html?backend=wasm&threads=2${only}`, cores: 4 },
+  { id: 'wasm-threads-capped', path: `/isolated/app.html?backend=wasm&threads=2&only=convnet`, cores: 2 },
   { id: 'no-wasm', path: '/nowasm.html' },
   { id: 'errors', path: '/checks.html' },
   { id: 'report', path: '/report.html', report: true },
@@ -95,10 +100,15 @@ const wanted = process.env.BROWSER_PAGES?.split(',');
 const cases = [];
 for (const p of PAGES.filter((x) => !wanted || wanted.includes(x.id))) {
   const tab = await context.newPage();
+  if (p.cores) await tab.addInitScript((n) => Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => n }), p.cores);
   const consoleErrors = [];
   tab.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   tab.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
   tab.on('requestfailed', (r) => consoleErrors.push(`request failed: ${r.url()}`));
+  if (process.env.BROWSER_DEBUG) {
+    tab.on('console', (m) => console.log(`  [${p.id} console.${m.type()}] ${m.text().slice(0, 300)}`));
+    tab.on('response', (r) => { if (/\.wasm/.test(r.url()) || r.status() >= 400) console.log(`  [${p.id}] ${r.status()} ${r.url()}`); });
+  }
   const started = Date.now();
   try {
     await tab.goto(origin + p.path, { waitUntil: 'load' });
@@ -109,6 +119,11 @@ for (const p of PAGES.filter((x) => !wanted || wanted.includes(x.id))) {
     } else {
       await tab.waitForFunction(() => window.__done === true || window.__results?.some((r) => !r.ok && r.fatal), null, { timeout: 400_000, polling: 500 });
       for (const r of await tab.evaluate(() => window.__results)) cases.push({ page: p.id, ...r });
+      if (process.env.BROWSER_DEBUG) {
+        console.log(await tab.evaluate(async () => JSON.stringify({ coi: crossOriginIsolated, sab: typeof SharedArrayBuffer, hc: navigator.hardwareConcurrency,
+          mt: await window.__tf?.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'), simd: await window.__tf?.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
+          be: window.__tf?.getBackend(), n: window.__tf?.engine().registry.wasm?.wasm?.tfjs?.getThreadsCount(), gl: !!document.createElement('canvas').getContext('webgl2') })));
+      }
     }
   } catch (err) {
     const partial = await tab.evaluate(() => window.__results ?? []).catch(() => []);

@@ -308,7 +308,10 @@ async function tryWasm(opts: UseBackendOptions, warnings: string[]): Promise<Att
   }
   registerWasmTrainingKernels();
   const used = wasmThreadsInUse(tf.backend(), mod);
-  if (opts.threads != null && threads != null && used !== threads) warnings.push(`threads: ${threads} requested, tfjs runs ${used}`);
+  if (threads != null && used !== threads) {
+    const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+    warnings.push(`threads: ${threads} requested, tfjs runs ${used} (it caps wasm threads at half of navigator.hardwareConcurrency${cores != null ? ` = ${cores}` : ''}, and at 8)`);
+  }
   return { tfjsName: 'wasm', device: 'cpu', trainingKernels: 'trainkit', threads: used };
 }
 
