@@ -381,16 +381,19 @@ async function ensureGradients(): Promise<void> {
  * training kernels when wasm is chosen, and makes sure gradients are registered.
  *
  * `auto` tries, in order, {@link AUTO_ORDER}: tfjs-node-gpu (only when a GPU is really in use),
- * tfjs-node, webgpu (only when an adapter exists), wasm (with trainkit's kernels), cpu. Each optional
- * backend package is loaded with a guarded dynamic `import()`; a missing or broken one is skipped
- * with a one-line reason (in `skipped` and `opts.log`). A backend package already imported by the
- * app (e.g. a bundled `@tensorflow/tfjs-backend-wasm`) is used as is.
+ * tfjs-node, webgpu and webgl (only on a hardware adapter: a software one such as SwiftShader is
+ * tried again after wasm, before cpu), wasm (with trainkit's kernels), cpu. In Node each optional
+ * backend package is loaded with a guarded dynamic `import()`; in browsers backends are taken from
+ * tfjs' registry, where the app's imports put them. A missing or broken one is skipped with a
+ * one-line reason (in `skipped` and `opts.log`).
  *
  * @param name - a backend, or `'auto'`. @defaultValue 'auto'
  * @param opts - {@link UseBackendOptions}
  * @returns the selected backend's {@link BackendInfo} (plain data, nothing to dispose)
  * @throws TrainkitError `BACKEND_UNAVAILABLE` when the named backend (or, for `auto`, every one)
- *   cannot be used, with the reason and the install command; `INVALID_ARGUMENT` for a bad name/option
+ *   cannot be used, with the reason and the install command (argument `wasmPaths` when the `.wasm`
+ *   file is missing, naming its URL); `INVALID_ARGUMENT` for a bad name/option, or `wasmPaths`/`threads`
+ *   in a bundle without `wasmModule`
  * @example
  * ```ts
  * import '@tensorflow/tfjs';

@@ -15,7 +15,10 @@ const glorot = (seed) => tf.initializers.glorotUniform({ seed });
 // Adam divides by sqrt(v): a gradient that is ~0 on one backend and ~1e-9 on another moves a weight by ±lr on one only.
 // epsilon 1e-3 keeps such noise-level gradients small, so the comparison checks the kernels, not that amplification.
 const adam = (lr) => tf.train.adam(lr, 0.9, 0.999, 1e-3);
-const weightsOf = (model) => model.getWeights().map((w) => Array.from(w.dataSync()));
+// Reads are async: tfjs-webgpu's dataSync() returns zeros for tensors over 256 values in headless Chromium on
+// SwiftShader and then loses the device (its canvas readback); `await data()` is the API webgpu wants anyway.
+const read = async (t) => Array.from(await t.data());
+const weightsOf = (model) => Promise.all(model.getWeights().map(read));
 const maxAbs = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 async function fitLosses(model, x, y, epochs, batchSize) {
@@ -37,7 +40,7 @@ export async function convnet() {
   const y = tf.randomNormal([16, 3], 0, 1, 'float32', 12);
   const losses = await fitLosses(model, x, y, 3, 16);
   const invariant = losses.every(Number.isFinite) && losses.at(-1) < losses[0] ? '' : `loss did not fall: ${losses}`;
-  return { losses, weights: weightsOf(model), invariant };
+  return { losses, weights: await weightsOf(model), invariant };
 }
 
 /** LAWN: after the free steps every kernel keeps the norm it had when frozen. */
@@ -51,10 +54,10 @@ export async function lawnCase() {
   const y = tf.oneHot(tf.argMax(x.slice([0, 0], [-1, 3]), 1), 3);
   const losses = await fitLosses(model, x, y, 5, 16);
   const frozen = opt.frozenNorms().map((f) => f.norms[0]);
-  const now = model.layers.map((l) => tf.norm(l.getWeights()[0]).dataSync()[0]);
+  const now = (await Promise.all(model.layers.map((l) => read(tf.norm(l.getWeights()[0]))))).map((v) => v[0]);
   const bad = now.map((n, i) => Math.abs(n - frozen[i]) / frozen[i]).filter((r) => !(r <= 1e-4));
   const invariant = opt.phase !== 'constrained' ? `phase ${opt.phase}` : bad.length ? `norms drifted: now ${now} frozen ${frozen}` : '';
-  return { losses, weights: weightsOf(model), invariant };
+  return { losses, weights: await weightsOf(model), invariant };
 }
 
 /** prune maskHook: exactly 75% of the kernel weights stay 0 under Adam. */
@@ -67,7 +70,7 @@ export async function pruneCase() {
   model.compile({ optimizer: withHooks(adam(0.01), maskHook(masks)), loss: 'meanSquaredError' });
   const losses = await fitLosses(model, tf.randomNormal([16, 4], 0, 1, 'float32', 2), tf.randomNormal([16, 1], 0, 1, 'float32', 3), 3, 8);
   const s = sparsityOf(model).sparsity;
-  return { losses, weights: weightsOf(model), invariant: s === 0.75 ? '' : `sparsity ${s}, expected exactly 0.75` };
+  return { losses, weights: await weightsOf(model), invariant: s === 0.75 ? '' : `sparsity ${s}, expected exactly 0.75` };
 }
 
 /** EMAN: after one step the teacher is m·w0 + (1 − m)·w1, BN statistics included. */
@@ -77,11 +80,11 @@ export async function emanCase() {
   const m = 0.9;
   const teacher = emaTeacher(student, { momentum: m });
   student.compile({ optimizer: withHooks(tf.train.sgd(0.1), emanHook(teacher)), loss: 'categoricalCrossentropy' });
-  const w0 = weightsOf(student);
+  const w0 = await weightsOf(student);
   const y = tf.oneHot(tf.tensor1d([0, 1, 1, 0, 1, 0, 0, 1], 'int32'), 2);
   const losses = await fitLosses(student, tf.randomNormal([8, 3], 0, 1, 'float32', 4), y, 1, 8);
-  const w1 = weightsOf(student);
-  const t = teacher.getWeights().slice(1).map((w) => Array.from(w.tensor.dataSync()));
+  const w1 = await weightsOf(student);
+  const t = await Promise.all(teacher.getWeights().slice(1).map((w) => read(w.tensor)));
   let worst = 0;
   t.forEach((tw, i) => tw.forEach((v, j) => { worst = Math.max(worst, Math.abs(v - (m * w0[i][j] + (1 - m) * w1[i][j]))); }));
   const invariant = teacher.step !== 1 ? `teacher step ${teacher.step}` : worst > 1e-5 ? `teacher off its closed form by ${worst}` : '';
@@ -94,8 +97,8 @@ export async function unifyCase() {
   const { weights, plan } = unifyProjection(kernel, { blockSize: 4, pruneRatio: 0.5, unifyRatio: 0.4 });
   kernel.assign(weights);
   const dec = decodeUnified(encodeUnified([kernel], plan));
-  const back = Array.from(dec.weights[0].tensor.dataSync());
-  const w = Array.from(kernel.dataSync());
+  const back = await read(dec.weights[0].tensor);
+  const w = await read(kernel);
   const zeros = w.filter((v) => v === 0).length;
   const gap = maxAbs(back, w);
   const invariant = plan.pruneCount <= 0 || zeros < plan.pruneCount * 4 ? `only ${zeros} zeros for ${plan.pruneCount} pruned blocks`
@@ -115,10 +118,10 @@ export async function afanCase() {
   const losses = [];
   for (let step = 0; step < 3; step++) {
     const l = opt.minimize(() => afanLoss({ front, back, x, y, stepSize: 0.05, useNormalization: true }), true);
-    losses.push(l.dataSync()[0]);
+    losses.push((await read(l))[0]);
   }
-  const gap = maxAbs(Array.from(back.predict(front.predict(x)).dataSync()), Array.from(model.predict(x).dataSync()));
-  return { losses, weights: weightsOf(model), invariant: gap > 1e-5 ? `back(front(x)) differs from model(x) by ${gap}` : '' };
+  const gap = maxAbs(await read(back.predict(front.predict(x))), await read(model.predict(x)));
+  return { losses, weights: await weightsOf(model), invariant: gap > 1e-5 ? `back(front(x)) differs from model(x) by ${gap}` : '' };
 }
 
 /** MimicNorm: centred conv filters keep a zero mean under momentum SGD. */
@@ -131,8 +134,8 @@ export async function mimicnormCase() {
   const x = tf.randomNormal([8, 6, 6, 1], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3);
   const losses = await fitLosses(model, x, tf.cast(y, 'float32'), 3, 8);
-  const worst = tf.max(tf.abs(tf.mean(model.layers[1].getWeights()[0], [0, 1, 2]))).dataSync()[0];
-  return { losses, weights: weightsOf(model), invariant: worst > 1e-6 ? `filter mean ${worst}, expected ~0` : '' };
+  const worst = (await read(tf.max(tf.abs(tf.mean(model.layers[1].getWeights()[0], [0, 1, 2])))))[0];
+  return { losses, weights: await weightsOf(model), invariant: worst > 1e-6 ? `filter mean ${worst}, expected ~0` : '' };
 }
 
 /** core withHooks: a clipping hook under Adam. */
@@ -140,12 +143,12 @@ export async function coreCase() {
   const clip = { name: 'clip', transformGradients: (grads) =>
     Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.clipByValue(g, -0.01, 0.01)])) };
   const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2], kernelInitializer: glorot(15) })] });
-  const w0 = weightsOf(model);
+  const w0 = await weightsOf(model);
   model.compile({ optimizer: withHooks(tf.train.sgd(1), clip), loss: 'meanSquaredError' });
   const losses = await fitLosses(model, tf.randomNormal([8, 2], 0, 1, 'float32', 5), tf.fill([8, 1], 10), 1, 8);
-  const moved = maxAbs(weightsOf(model).flat(), w0.flat());
+  const moved = maxAbs((await weightsOf(model)).flat(), w0.flat());
   // SGD(1) on clipped gradients moves each weight by at most 0.01 (and here by exactly 0.01).
-  return { losses, weights: weightsOf(model), invariant: Math.abs(moved - 0.01) > 1e-6 ? `a weight moved ${moved}, expected 0.01` : '' };
+  return { losses, weights: await weightsOf(model), invariant: Math.abs(moved - 0.01) > 1e-6 ? `a weight moved ${moved}, expected 0.01` : '' };
 }
 
 export const TRAINING = { convnet, core: coreCase, lawn: lawnCase, prune: pruneCase, eman: emanCase, unify: unifyCase, afan: afanCase, mimicnorm: mimicnormCase };

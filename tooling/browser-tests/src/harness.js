@@ -16,11 +16,13 @@ window.__results = results;
 window.__tf = tf; // for debugging from the runner
 window.__wasm = wasm;
 
-async function check(name, fn) {
+// setup=0: the auto and selection checks still run but are recorded only when they fail (one page per case).
+const quietSetup = q.get('setup') === '0';
+async function check(name, fn, setup = false) {
   const t0 = performance.now();
   try {
     const detail = await fn();
-    results.push({ name, ok: true, detail: detail ?? '', ms: Math.round(performance.now() - t0) });
+    if (!(setup && quietSetup)) results.push({ name, ok: true, detail: detail ?? '', ms: Math.round(performance.now() - t0) });
   } catch (err) {
     results.push({ name, ok: false, detail: String(err?.stack ?? err).split('\n').slice(0, 3).join(' | '), ms: Math.round(performance.now() - t0) });
   }
@@ -51,17 +53,20 @@ await check('auto picks wasm over the software GPU adapters', async () => {
     expect(info.warnings.some((w) => w.startsWith(`threads: ${threads} ignored: the page is not cross-origin isolated`)), `warnings ${info.warnings}`);
   }
   return `${info.name}, ${info.threads} thread(s); ${info.skipped.length} skipped`;
-});
+}, true);
 
 await check(`useBackend('${backend}')`, async () => {
   const info = await useBackend(backend, wasmOpts);
   expect(info.name === backend && tf.getBackend() === backend, `got ${info.name}`);
   expect(info.device === 'cpu', `device ${info.device} on SwiftShader/wasm`);
   if (backend === 'webgl') expect(/SwiftShader/.test(info.adapter?.renderer ?? '') && info.adapter?.software === 'SwiftShader', JSON.stringify(info.adapter));
+  if (backend === 'webgpu') {
+    tf.backend().device.lost.then((i) => results.push({ name: 'webgpu device lost', ok: false, detail: `${i.reason}: ${i.message}` }));
+  }
   if (backend === 'webgpu') expect(info.adapter?.isFallbackAdapter === true && info.adapter?.architecture === 'swiftshader', JSON.stringify(info.adapter));
   if (backend === 'wasm') expect(info.trainingKernels === 'trainkit' && info.threads === expectedThreads, `threads ${info.threads}`);
   return JSON.stringify(info.adapter ?? { threads: info.threads });
-});
+}, true);
 
 const float16 = backend === 'webgl' && !tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED');
 const tol = float16 ? 1e-1 : 1e-3; // STYLE.md: across backends 1e-3 (1e-1 on 16-bit backends)
