@@ -111,4 +111,15 @@ for (const [pkg, line] of Object.entries(README)) {
     return `${text} (on ${pkg === 'backend' ? tf.getBackend() : backend})`;
   });
 }
+if (backend === 'webgpu') {
+  // A lost device is reported asynchronously: give it time, then make one round trip, so a case that broke the device
+  // is caught on its own page.
+  await new Promise((r) => setTimeout(r, 1000));
+  await check('webgpu device alive after the cases', async () => {
+    const t = tf.add(tf.tensor1d([1, 2, 3]), 1);
+    const v = Array.from(await t.data());
+    t.dispose();
+    expect(v.join() === '2,3,4', `read back ${v}`);
+  }, true);
+}
 window.__done = true;
