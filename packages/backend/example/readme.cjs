@@ -1,7 +1,7 @@
 const tf = require('@tensorflow/tfjs');
 const { useBackend } = require('@trainkit/backend');
 
-// Fastest available: tfjs-node-gpu > tfjs-node > webgpu > wasm (+ trainkit kernels) > cpu.
+// Fastest available: tfjs-node-gpu > tfjs-node > webgpu > webgl > wasm (+ trainkit kernels) > cpu.
 // Each is optional: with only @tensorflow/tfjs installed this runs on cpu.
 useBackend('auto').then((info) => {
   const x = tf.ones([1, 5, 5, 1]);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '@trainkit/backend';
 
-// Fastest available: tfjs-node-gpu > tfjs-node > webgpu > wasm (+ trainkit kernels) > cpu.
+// Fastest available: tfjs-node-gpu > tfjs-node > webgpu > webgl > wasm (+ trainkit kernels) > cpu.
 // Each is optional: with only @tensorflow/tfjs installed this runs on cpu.
 const info = await useBackend('auto');
 const x = tf.ones([1, 5, 5, 1]);

@@ -22,10 +22,14 @@ describe('useBackend', () => {
   it("'auto' skips the unavailable native/gpu backends with one-line reasons and picks wasm with trainkit kernels", async () => {
     const lines: string[] = [];
     const info = await useBackend('auto', { log: (l) => lines.push(l) });
-    // This machine has no libtensorflow (tfjs-node's install is blocked) and no `webgpu` adapter.
-    expect(info).toMatchObject({ name: 'wasm', tfjsName: 'wasm', device: 'cpu', trainingKernels: 'trainkit', threads: 1 });
+    // This machine has no libtensorflow (tfjs-node's install is blocked), no hardware WebGPU adapter, no WebGL.
+    expect(info).toMatchObject({ name: 'wasm', tfjsName: 'wasm', device: 'cpu', trainingKernels: 'trainkit', threads: 1, warnings: [] });
+    expect(info.adapter).toBeUndefined();
     expect(tf.getBackend()).toBe('wasm');
-    expect(info.skipped.map((l) => l.split(':')[0])).toEqual(['skip node-gpu', 'skip node', 'skip webgpu']);
+    expect(info.skipped.map((l) => l.split(':')[0])).toEqual(['skip node-gpu', 'skip node', 'skip webgpu', 'skip webgl']);
+    // Without VK_ICD_FILENAMES Dawn sees lavapipe (rejected), or no ICD/loader at all on a bare machine.
+    expect(info.skipped[2]).toMatch(/^skip webgpu: (Dawn rejected the adapter: .+|no Vulkan ICD .+|no Vulkan loader .+|software adapter .+)$/);
+    expect(info.skipped[3]).toBe('skip webgl: WebGL needs a browser (Node has no WebGL context)');
     for (const line of info.skipped) expect(line).not.toContain('\n');
     expect(lines.at(-1)).toMatch(/^backend: wasm \(cpu, trainkit training kernels, 1 thread\(s\)\)$/);
     expect(wasmTrainingKernelsRegistered()).toBe(true);
@@ -34,11 +38,11 @@ describe('useBackend', () => {
   });
 
   it('a named backend that is missing throws BACKEND_UNAVAILABLE with the reason and the install command', async () => {
-    for (const name of ['node', 'node-gpu', 'webgpu'] as const) {
+    for (const name of ['node', 'node-gpu', 'webgpu', 'webgl'] as const) {
       const err = await rejection(useBackend(name));
       expect(err.code).toBe('BACKEND_UNAVAILABLE');
       expect(err.message).toContain(`backend '${name}' is unavailable`);
-      expect(err.message).toMatch(/Install: npm i @tensorflow\/tfjs-(node|node-gpu|backend-webgpu)/);
+      expect(err.message).toMatch(/Install: npm i @tensorflow\/tfjs-(node|node-gpu|backend-webgpu|backend-webgl)/);
     }
     expect(tf.getBackend()).toBe('cpu');
   });
@@ -54,7 +58,18 @@ describe('useBackend', () => {
   it('rejects a bad name or thread count with INVALID_ARGUMENT', async () => {
     expect((await rejection(useBackend('tpu' as never))).code).toBe('INVALID_ARGUMENT');
     expect((await rejection(useBackend('wasm', { threads: 0 }))).code).toBe('INVALID_ARGUMENT');
-    expect(AUTO_ORDER).toEqual(['node-gpu', 'node', 'webgpu', 'wasm', 'cpu']);
+    const bad = await rejection(useBackend('wasm', { wasmModule: {} as never }));
+    expect([bad.code, bad.argument]).toEqual(['INVALID_ARGUMENT', 'wasmModule']);
+    expect(AUTO_ORDER).toEqual(['node-gpu', 'node', 'webgpu', 'webgl', 'wasm', 'cpu']);
+  });
+
+  it('threads > 1 in Node: a warning with the reason, and the thread count tfjs really uses', async () => {
+    const lines: string[] = [];
+    const info = await useBackend('wasm', { threads: 4, log: (l) => lines.push(l) });
+    expect(info.threads).toBe(1);
+    expect(info.warnings).toEqual(['threads: 4 ignored: tfjs runs wasm single-threaded in Node (tfjs#3830); wasm runs 1 thread']);
+    expect(lines).toContain('warning: threads: 4 ignored: tfjs runs wasm single-threaded in Node (tfjs#3830); wasm runs 1 thread');
+    await tf.setBackend('cpu');
   });
 });
 

@@ -1,31 +1,43 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TrainkitError, invalidArgument, checkNumber } from '@trainkit/core';
 import { firstLine, isNode, loadOptional } from './internal/load';
+import { explainNoDawnAdapter, probeWebgl, webgpuAdapterInfo, type AdapterInfo } from './internal/adapter';
+import { resolveDawn, vulkanFacts } from './internal/dawn';
+import { missingNodeWasmFile, watchWasmFetches, wasmThreadsInUse, type WasmModule } from './internal/wasm-setup';
 import { registerWasmTrainingKernels } from './register';
 
+export type { AdapterInfo } from './internal/adapter';
+export type { WasmModule } from './internal/wasm-setup';
+
 /** A backend trainkit can select. `node-gpu` and `node` both run as tfjs' `tensorflow` backend. */
-export type BackendName = 'node-gpu' | 'node' | 'webgpu' | 'wasm' | 'cpu';
+export type BackendName = 'node-gpu' | 'node' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
 /** What {@link useBackend} accepts: one backend, or `'auto'` for the fastest available. */
 export type BackendChoice = BackendName | 'auto';
 
 /** The order `useBackend('auto')` tries backends in. */
-export const AUTO_ORDER: readonly BackendName[] = ['node-gpu', 'node', 'webgpu', 'wasm', 'cpu'];
+export const AUTO_ORDER: readonly BackendName[] = ['node-gpu', 'node', 'webgpu', 'webgl', 'wasm', 'cpu'];
 
 /** Options of {@link useBackend}. */
 export interface UseBackendOptions {
   /**
-   * wasm worker threads. Honoured where the platform supports wasm threads (a cross-origin-isolated
-   * browser page); tfjs disables wasm threads in Node (tfjs#3830), so Node always runs 1 thread.
-   * @defaultValue the wasm backend's default (half the logical cores in browsers)
+   * wasm worker threads. Honoured on a cross-origin-isolated browser page; elsewhere (any other
+   * page, Node: tfjs#3830) a warning says why and wasm runs 1 thread.
+   * @defaultValue the wasm backend's default
    */
   threads?: number;
   /**
    * Where the wasm backend finds its `.wasm` files: a URL/path prefix ending in `/`, or a file map,
    * passed to `setWasmPaths`. @defaultValue in Node, the `dist/` folder of the installed
-   * `@tensorflow/tfjs-backend-wasm`; in browsers, the backend's own default (next to the script)
+   * `@tensorflow/tfjs-backend-wasm`; in browsers, tfjs' default (the folder of the page, or of a
+   * classic script)
    */
   wasmPaths?: string | Record<string, string>;
+  /**
+   * The app's own `import * as wasm from '@tensorflow/tfjs-backend-wasm'`. In a bundle trainkit
+   * cannot import it by name, so `wasmPaths` and `threads` need it. In Node it is found itself.
+   */
+  wasmModule?: WasmModule;
   /**
    * Make sure gradients are registered (needed to train). In Node the tfjs-core entry registers
    * none; useBackend then imports `@tensorflow/tfjs` (or tfjs-node) which registers them into the
@@ -42,14 +54,18 @@ export interface BackendInfo {
   name: BackendName;
   /** tfjs' name for it (`tf.getBackend()`): `tensorflow` for node / node-gpu. */
   tfjsName: string;
-  /** Where the arithmetic runs. */
+  /** Where the arithmetic runs: `'cpu'` also for a GPU backend on a software adapter (SwiftShader, llvmpipe). */
   device: 'cpu' | 'gpu';
+  /** The GPU adapter behind webgpu/webgl, as far as the platform reveals it. */
+  adapter?: AdapterInfo;
   /** Whose training (gradient) kernels run: the backend's own, or trainkit's (wasm). */
   trainingKernels: 'native' | 'trainkit';
   /** Worker threads used by the backend (1 where it is single-threaded or unknown). */
   threads: number;
   /** One line per backend `auto` skipped, saying why. */
   skipped: string[];
+  /** Options that could not take effect, with the reason (also sent to `opts.log`). */
+  warnings: string[];
 }
 
 interface Attempt {
@@ -57,6 +73,7 @@ interface Attempt {
   device: 'cpu' | 'gpu';
   trainingKernels: 'native' | 'trainkit';
   threads: number;
+  adapter?: AdapterInfo;
 }
 
 /** Thrown inside attempts: the reason a backend is unavailable, plus how to get it. */
@@ -64,6 +81,7 @@ class Unavailable extends Error {
   constructor(
     message: string,
     readonly install: string,
+    readonly argument = 'name',
   ) {
     super(message);
   }
@@ -73,6 +91,7 @@ const INSTALL: Record<BackendName, string> = {
   'node-gpu': 'npm i @tensorflow/tfjs-node-gpu (needs CUDA 11.2 + cuDNN 8.1 and the libtensorflow download)',
   node: 'npm i @tensorflow/tfjs-node (its install downloads libtensorflow)',
   webgpu: 'npm i @tensorflow/tfjs-backend-webgpu (and in Node the `webgpu` package with a Vulkan/Metal/D3D12 adapter)',
+  webgl: "npm i @tensorflow/tfjs-backend-webgl (or @tensorflow/tfjs) and import it in the app; runs in browsers",
   wasm: 'npm i @tensorflow/tfjs-backend-wasm',
   cpu: 'npm i @tensorflow/tfjs-backend-cpu (or @tensorflow/tfjs)',
 };
@@ -135,30 +154,77 @@ async function tryNode(gpu: boolean): Promise<Attempt> {
   return { tfjsName: 'tensorflow', device: onGpu ? 'gpu' : 'cpu', trainingKernels: 'native', threads: 1 };
 }
 
-async function tryWebgpu(): Promise<Attempt> {
-  const g = globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } };
+async function dawnGpu(): Promise<GpuLike> {
+  const dawnPath = await resolveDawn();
+  if (dawnPath == null) throw new Unavailable('the `webgpu` package (Dawn for Node) is not installed', 'npm i webgpu @tensorflow/tfjs-backend-webgpu');
+  const dawn = await importOrExplain('webgpu', 'webgpu');
+  const create = dawn['create'] as ((flags: string[]) => unknown) | undefined;
+  const globals = dawn['globals'] as Record<string, unknown> | undefined;
+  if (typeof create !== 'function') throw new Unavailable('the `webgpu` package exports no create()', INSTALL.webgpu);
+  if (globals) Object.assign(globalThis, globals);
+  const gpu = create([]) as GpuLike;
+  const adapter = await gpu.requestAdapter().catch(() => null);
+  if (adapter == null) throw new Unavailable(explainNoDawnAdapter(await vulkanFacts(dawnPath)), INSTALL.webgpu);
+  return gpu;
+}
+
+interface GpuLike {
+  requestAdapter(opts?: { powerPreference?: string }): Promise<unknown>;
+}
+
+function softwareSkip(api: string, a: AdapterInfo): Unavailable {
+  const what = [a.vendor, a.architecture, a.description, a.renderer].filter((s) => s != null).join(', ');
+  return new Unavailable(
+    `software adapter (${a.software}${what ? `: ${what}` : ''}): it runs on the CPU, where wasm is faster; ask for '${api}' by name to use it anyway`,
+    '',
+  );
+}
+
+async function tryWebgpu(auto: boolean): Promise<Attempt> {
+  const g = globalThis as { navigator?: { gpu?: GpuLike } };
   if (g.navigator?.gpu == null && isNode()) {
-    // Node: Dawn through the `webgpu` npm package exposes navigator.gpu.
-    const dawn = await importOrExplain('webgpu', 'webgpu');
-    const create = dawn['create'] as ((flags: string[]) => unknown) | undefined;
-    const globals = dawn['globals'] as Record<string, unknown> | undefined;
-    if (typeof create !== 'function') throw new Unavailable('the `webgpu` package exports no create()', INSTALL.webgpu);
-    if (globals) Object.assign(globalThis, globals);
-    const gpu = create([]) as { requestAdapter(): Promise<unknown> };
-    const adapter = await gpu.requestAdapter().catch(() => null);
-    if (adapter == null) throw new Unavailable('no WebGPU adapter (Dawn found no usable GPU)', INSTALL.webgpu);
+    const gpu = await dawnGpu();
     if (g.navigator == null) {
       Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
     } else {
       Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
     }
   }
-  if (g.navigator?.gpu == null) throw new Unavailable('this platform has no navigator.gpu', INSTALL.webgpu);
-  const adapter = await g.navigator.gpu.requestAdapter().catch(() => null);
-  if (adapter == null) throw new Unavailable('no WebGPU adapter', INSTALL.webgpu);
-  if (tf.findBackendFactory('webgpu') == null) await importOrExplain('@tensorflow/tfjs-backend-webgpu', 'webgpu');
+  const gpu = g.navigator?.gpu;
+  if (gpu == null) throw new Unavailable('this platform has no navigator.gpu (WebGPU is off or unsupported)', INSTALL.webgpu);
+  // The same request tfjs' webgpu backend makes.
+  const powerPreference = tf.env().getFlags()['WEBGPU_USE_LOW_POWER_GPU'] === true ? 'low-power' : 'high-performance';
+  const adapter = await gpu.requestAdapter({ powerPreference }).catch(() => null);
+  if (adapter == null) throw new Unavailable('navigator.gpu.requestAdapter() returned no adapter', INSTALL.webgpu);
+  const info = await webgpuAdapterInfo(adapter);
+  if (auto && info.software != null) throw softwareSkip('webgpu', info);
+  await needFactory('webgpu', '@tensorflow/tfjs-backend-webgpu');
   await activate('webgpu');
-  return { tfjsName: 'webgpu', device: 'gpu', trainingKernels: 'native', threads: 1 };
+  return { tfjsName: 'webgpu', device: info.software != null ? 'cpu' : 'gpu', trainingKernels: 'native', threads: 1, adapter: info };
+}
+
+async function tryWebgl(auto: boolean): Promise<Attempt> {
+  if (isNode()) throw new Unavailable('WebGL needs a browser (Node has no WebGL context)', INSTALL.webgl);
+  const info = probeWebgl();
+  if (info == null) throw new Unavailable('no WebGL2 context on this page', INSTALL.webgl);
+  if (auto && info.software != null) throw softwareSkip('webgl', info);
+  await needFactory('webgl', '@tensorflow/tfjs-backend-webgl');
+  await activate('webgl');
+  return { tfjsName: 'webgl', device: info.software != null ? 'cpu' : 'gpu', trainingKernels: 'native', threads: 1, adapter: info };
+}
+
+/** Makes sure tfjs has a factory for `tfjsName`: registered by the app, or (Node only) imported here. */
+async function needFactory(tfjsName: string, specifier: string): Promise<Record<string, unknown> | undefined> {
+  if (tf.findBackendFactory(tfjsName) != null) return undefined;
+  if (!isNode()) {
+    throw new Unavailable(
+      `${specifier} is not in this bundle: import it in the app (import '${specifier}'); a browser cannot load a package by name`,
+      `npm i ${specifier}, then import '${specifier}' in the app`,
+    );
+  }
+  const mod = await importOrExplain(specifier, tfjsName as BackendName);
+  if (tf.findBackendFactory(tfjsName) == null) throw new Unavailable(`${specifier} loaded but registered no '${tfjsName}' backend (two copies of tfjs-core?)`, 'dedupe @tensorflow/tfjs-core');
+  return mod;
 }
 
 async function nodeWasmDir(): Promise<string | undefined> {
@@ -177,44 +243,96 @@ async function nodeWasmDir(): Promise<string | undefined> {
   }
 }
 
-async function tryWasm(opts: UseBackendOptions): Promise<Attempt> {
-  let mod: Record<string, unknown> | undefined;
-  try {
-    mod = await importOrExplain('@tensorflow/tfjs-backend-wasm', 'wasm');
-  } catch (err) {
-    // A bundled app may have registered wasm itself without a resolvable package name.
-    if (tf.findBackendFactory('wasm') == null) throw err;
+/** Whether this page may run wasm threads, and if not, why. */
+function threadsBlocked(): string | undefined {
+  if (isNode()) return 'tfjs runs wasm single-threaded in Node (tfjs#3830)';
+  const g = globalThis as { crossOriginIsolated?: boolean; SharedArrayBuffer?: unknown };
+  if (g.crossOriginIsolated !== true) {
+    return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
   }
+  if (g.SharedArrayBuffer == null) return 'this browser has no SharedArrayBuffer';
+  return undefined;
+}
+
+async function tryWasm(opts: UseBackendOptions, warnings: string[]): Promise<Attempt> {
+  let mod = opts.wasmModule as WasmModule | undefined;
+  if (mod == null && isNode()) {
+    // Node: the guarded import returns the same module instance an app's own import registered.
+    try {
+      mod = (await importOrExplain('@tensorflow/tfjs-backend-wasm', 'wasm')) as WasmModule;
+    } catch (err) {
+      if (tf.findBackendFactory('wasm') == null) throw err;
+    }
+  }
+  await needFactory('wasm', '@tensorflow/tfjs-backend-wasm');
+
   const initialised = (tf.engine().registry as Record<string, unknown>)['wasm'] != null;
-  if (!initialised && mod != null) {
-    const setWasmPaths = mod['setWasmPaths'] as ((p: string | Record<string, string>) => void) | undefined;
-    const paths = opts.wasmPaths ?? (isNode() ? await nodeWasmDir() : undefined);
-    if (paths != null) setWasmPaths?.(paths);
-    const setThreadsCount = mod['setThreadsCount'] as ((n: number) => void) | undefined;
-    if (opts.threads != null) setThreadsCount?.(opts.threads);
+  const blocked = threadsBlocked();
+  let threads = opts.threads;
+  if (threads != null && threads > 1 && blocked != null) {
+    warnings.push(`threads: ${threads} ignored: ${blocked}; wasm runs 1 thread`);
+    threads = undefined;
   }
-  await activate('wasm');
+  const paths = opts.wasmPaths ?? (isNode() ? await nodeWasmDir() : undefined);
+  if (initialised) {
+    if (opts.wasmPaths != null || threads != null) {
+      warnings.push('wasmPaths/threads ignored: the wasm backend was already initialised (call useBackend before anything else uses wasm)');
+    }
+  } else {
+    const wanted = opts.wasmPaths != null || (threads != null && blocked == null);
+    if (wanted && (mod?.setWasmPaths == null || mod.setThreadsCount == null)) {
+      throw new TrainkitError(
+        'INVALID_ARGUMENT',
+        "wasmPaths/threads need the wasm backend's module in a bundle: import * as wasm from '@tensorflow/tfjs-backend-wasm' and pass useBackend('wasm', { wasmModule: wasm, ... })",
+        'wasmModule',
+      );
+    }
+    if (isNode() && typeof paths === 'string') {
+      const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
+      const missing = await missingNodeWasmFile(paths, simd);
+      if (missing != null) throw new Unavailable(`the wasm binary ${missing} does not exist (wasmPaths ${JSON.stringify(paths)})`, INSTALL.wasm, 'wasmPaths');
+    }
+    try {
+      if (paths != null) mod?.setWasmPaths?.(paths);
+    } catch (err) {
+      throw invalidArgument('wasmPaths', paths, `a prefix ending in '/' or a map with all three .wasm file names (${firstLine(err)})`);
+    }
+    if (threads != null) mod?.setThreadsCount?.(blocked == null ? threads : 1);
+  }
+  const { error, failures } = await watchWasmFetches(() => activate('wasm'));
+  if (error != null) {
+    if (failures.length > 0) {
+      throw new Unavailable(`its .wasm file could not be fetched: ${failures[0]}; serve @tensorflow/tfjs-backend-wasm/dist/*.wasm there or pass wasmPaths`, INSTALL.wasm, 'wasmPaths');
+    }
+    throw error;
+  }
   registerWasmTrainingKernels();
-  const getThreadsCount = mod?.['getThreadsCount'] as (() => number) | undefined;
-  return { tfjsName: 'wasm', device: 'cpu', trainingKernels: 'trainkit', threads: getThreadsCount?.() ?? 1 };
+  const used = wasmThreadsInUse(tf.backend(), mod);
+  if (threads != null && used !== threads) {
+    const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+    warnings.push(`threads: ${threads} requested, tfjs runs ${used} (it caps wasm threads at half of navigator.hardwareConcurrency${cores != null ? ` = ${cores}` : ''}, and at 8)`);
+  }
+  return { tfjsName: 'wasm', device: 'cpu', trainingKernels: 'trainkit', threads: used };
 }
 
 async function tryCpu(): Promise<Attempt> {
-  if (tf.findBackendFactory('cpu') == null) await importOrExplain('@tensorflow/tfjs-backend-cpu', 'cpu');
+  await needFactory('cpu', '@tensorflow/tfjs-backend-cpu');
   await activate('cpu');
   return { tfjsName: 'cpu', device: 'cpu', trainingKernels: 'native', threads: 1 };
 }
 
-function attempt(name: BackendName, opts: UseBackendOptions): Promise<Attempt> {
+function attempt(name: BackendName, auto: boolean, opts: UseBackendOptions, warnings: string[]): Promise<Attempt> {
   switch (name) {
     case 'node-gpu':
       return tryNode(true);
     case 'node':
       return tryNode(false);
     case 'webgpu':
-      return tryWebgpu();
+      return tryWebgpu(auto);
+    case 'webgl':
+      return tryWebgl(auto);
     case 'wasm':
-      return tryWasm(opts);
+      return tryWasm(opts, warnings);
     case 'cpu':
       return tryCpu();
   }
@@ -231,6 +349,13 @@ export function gradientsRegistered(): boolean {
 
 async function ensureGradients(): Promise<void> {
   if (gradientsRegistered()) return;
+  if (!isNode()) {
+    throw new TrainkitError(
+      'BACKEND_UNAVAILABLE',
+      "gradients are not registered: import '@tensorflow/tfjs' (or '@tensorflow/tfjs-core/dist/register_all_gradients') in the app; pass { gradients: false } for inference only",
+      'gradients',
+    );
+  }
   try {
     await loadOptional('@tensorflow/tfjs');
   } catch (err) {
@@ -256,16 +381,19 @@ async function ensureGradients(): Promise<void> {
  * training kernels when wasm is chosen, and makes sure gradients are registered.
  *
  * `auto` tries, in order, {@link AUTO_ORDER}: tfjs-node-gpu (only when a GPU is really in use),
- * tfjs-node, webgpu (only when an adapter exists), wasm (with trainkit's kernels), cpu. Each optional
- * backend package is loaded with a guarded dynamic `import()`; a missing or broken one is skipped
- * with a one-line reason (in `skipped` and `opts.log`). A backend package already imported by the
- * app (e.g. a bundled `@tensorflow/tfjs-backend-wasm`) is used as is.
+ * tfjs-node, webgpu and webgl (only on a hardware adapter: a software one such as SwiftShader is
+ * tried again after wasm, before cpu), wasm (with trainkit's kernels), cpu. In Node each optional
+ * backend package is loaded with a guarded dynamic `import()`; in browsers backends are taken from
+ * tfjs' registry, where the app's imports put them. A missing or broken one is skipped with a
+ * one-line reason (in `skipped` and `opts.log`).
  *
  * @param name - a backend, or `'auto'`. @defaultValue 'auto'
  * @param opts - {@link UseBackendOptions}
  * @returns the selected backend's {@link BackendInfo} (plain data, nothing to dispose)
  * @throws TrainkitError `BACKEND_UNAVAILABLE` when the named backend (or, for `auto`, every one)
- *   cannot be used, with the reason and the install command; `INVALID_ARGUMENT` for a bad name/option
+ *   cannot be used, with the reason and the install command (argument `wasmPaths` when the `.wasm`
+ *   file is missing, naming its URL); `INVALID_ARGUMENT` for a bad name/option, or `wasmPaths`/`threads`
+ *   in a bundle without `wasmModule`
  * @example
  * ```ts
  * import '@tensorflow/tfjs';
@@ -278,24 +406,42 @@ export async function useBackend(name: BackendChoice = 'auto', opts: UseBackendO
     throw invalidArgument('name', name, `'auto' or one of ${AUTO_ORDER.map((n) => `'${n}'`).join(', ')}`);
   }
   if (opts.threads !== undefined) checkNumber('threads', opts.threads, { integer: true, min: 1, max: 256 });
+  const wm = opts.wasmModule as unknown;
+  if (wm !== undefined && (wm == null || typeof wm !== 'object' || typeof (wm as WasmModule).setWasmPaths !== 'function')) {
+    throw invalidArgument('wasmModule', wm, "the namespace of @tensorflow/tfjs-backend-wasm (import * as wasm from '@tensorflow/tfjs-backend-wasm')");
+  }
   const log = opts.log ?? (() => {});
   const skipped: string[] = [];
+  const warnings: string[] = [];
   if (opts.gradients !== false) await ensureGradients();
-  const candidates = name === 'auto' ? AUTO_ORDER : [name];
-  for (const candidate of candidates) {
+  const auto = name === 'auto';
+  // A GPU backend on a software adapter is put after wasm, not dropped: it still beats the JS cpu backend.
+  const queue: BackendName[] = auto ? [...AUTO_ORDER] : [name];
+  const deferred: BackendName[] = [];
+  for (let i = 0; i < queue.length; i++) {
+    const candidate = queue[i]!;
+    const lenient = auto && !deferred.includes(candidate);
     try {
-      const got = await attempt(candidate, opts);
-      const info: BackendInfo = { name: candidate, ...got, skipped };
-      log(`backend: ${candidate} (${info.device}, ${info.trainingKernels} training kernels, ${info.threads} thread(s))`);
+      const got = await attempt(candidate, lenient, opts, warnings);
+      for (const w of warnings) log(`warning: ${w}`);
+      const info: BackendInfo = { name: candidate, ...got, skipped, warnings };
+      const on = info.adapter?.software != null ? `, software adapter: ${info.adapter.software}` : '';
+      log(`backend: ${candidate} (${info.device}${on}, ${info.trainingKernels} training kernels, ${info.threads} thread(s))`);
       return info;
     } catch (err) {
+      if (err instanceof TrainkitError) throw err;
       const reason = err instanceof Unavailable ? err.message : firstLine(err);
       const install = err instanceof Unavailable && err.install !== '' ? err.install : INSTALL[candidate];
       const line = `skip ${candidate}: ${reason}`;
       skipped.push(line);
       log(line);
-      if (name !== 'auto') {
-        throw new TrainkitError('BACKEND_UNAVAILABLE', `backend '${candidate}' is unavailable: ${reason}. Install: ${install}`, 'name');
+      if (lenient && reason.startsWith('software adapter')) {
+        deferred.push(candidate);
+        queue.splice(queue.indexOf('cpu'), 0, candidate);
+      }
+      if (!auto) {
+        const argument = err instanceof Unavailable ? err.argument : 'name';
+        throw new TrainkitError('BACKEND_UNAVAILABLE', `backend '${candidate}' is unavailable: ${reason}. Install: ${install}`, argument);
       }
     }
   }

@@ -1,10 +1,13 @@
 /**
- * Imports an optional module by name at run time. The specifier is a variable so bundlers do not
- * fail on an optional peer that is not installed; Node resolves it from the app's node_modules.
+ * Imports an optional module by name at run time, in Node only. The specifier is a variable so
+ * bundlers do not fail on an optional peer that is not installed; Node resolves it from the app's
+ * node_modules.
  *
  * @internal
  */
 export function loadOptional<T = Record<string, unknown>>(specifier: string): Promise<T> {
+  // A browser cannot resolve a bare package name: bundled apps import their backends themselves.
+  if (!isNode()) return Promise.reject(new Error(`${specifier} cannot be imported by name outside Node`));
   // A failed import is remembered: re-running a half-loaded module (tfjs-node without its native
   // addon registers kernels before it throws) would only repeat its side effects and warnings.
   let p = attempts.get(specifier);

@@ -1,0 +1,173 @@
+// Browser suite: bundles the built packages with esbuild, serves them on 127.0.0.1 and runs them in Debian's
+// headless Chromium (never a downloaded browser) on webgl, webgpu and wasm (SwiftShader for the GPU APIs).
+// Usage: node run.mjs [result.json]  — writes {passed, failed, cases} and exits non-zero on any failure.
+// Env: CHROMIUM (default /usr/bin/chromium), BROWSER_PAGES=webgl,wasm (a subset), BROWSER_ONLY=lawn,readme-prune.
+import { createServer } from 'node:http';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+import { writeFixtureReport } from './report-fixture.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const work = join(root, '.tmp', 'browser');
+// pnpm runs this in tooling/browser-tests; a relative result path is taken from where pnpm was started.
+const resultFile = process.argv[2] ? resolve(process.env.INIT_CWD ?? process.cwd(), process.argv[2]) : undefined;
+const t0 = Date.now();
+const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+
+// 1. Bundle: the harness, each README example (example/readme.mjs, which readme.test.ts keeps identical to the
+// README), a bundle without wasm, and the error checks. Imports resolve to the packages' built dist/.
+const README_PACKAGES = ['core', 'lawn', 'prune', 'eman', 'unify', 'afan', 'mimicnorm', 'backend'];
+rmSync(work, { recursive: true, force: true });
+mkdirSync(join(work, 'src'), { recursive: true });
+for (const pkg of README_PACKAGES) {
+  const dist = join(root, 'packages', pkg, 'dist');
+  if (!existsSync(dist)) throw new Error(`packages/${pkg} is not built: run pnpm build first`);
+  copyFileSync(join(root, 'packages', pkg, 'example', 'readme.mjs'), join(here, 'src', `readme-${pkg}.gen.js`));
+}
+const entryPoints = {
+  harness: join(here, 'src', 'harness.js'),
+  checks: join(here, 'src', 'checks.js'),
+  ...Object.fromEntries(README_PACKAGES.map((p) => [`readme-${p}`, join(here, 'src', `readme-${p}.gen.js`)])),
+};
+const common = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'warning', absWorkingDir: here };
+await build({ ...common, entryPoints, splitting: true, outdir: join(work, 'app') });
+await build({ ...common, entryPoints: { nowasm: join(here, 'src', 'nowasm.js') }, outdir: join(work, 'nowasm') });
+for (const pkg of README_PACKAGES) rmSync(join(here, 'src', `readme-${pkg}.gen.js`));
+const wasmDist = join(dirname(createRequire(join(here, 'package.json')).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+const reportHtml = await writeFixtureReport(mkdtempSync(join(tmpdir(), 'trainkit-report-')));
+console.log(`bundled in ${elapsed()}`);
+
+// 2. Serve on 127.0.0.1 only. /isolated/* is the same app with COOP/COEP (cross-origin isolated: wasm threads).
+const TYPES = { '.js': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.css': 'text/css' };
+const page = (script) => `<!doctype html><meta charset="utf-8"><title>trainkit</title><script type="module" src="${script}"></script>`;
+const server = createServer((req, res) => {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  let path = url.pathname;
+  const headers = {};
+  if (path.startsWith('/isolated/')) {
+    path = path.slice('/isolated'.length);
+    headers['Cross-Origin-Opener-Policy'] = 'same-origin';
+    headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
+  }
+  let file;
+  if (path === '/app.html') return send(res, 200, page('./app/harness.js'), '.html', headers);
+  if (path === '/checks.html') return send(res, 200, page('./app/checks.js'), '.html', headers);
+  if (path === '/nowasm.html') return send(res, 200, page('./nowasm/nowasm.js'), '.html', headers);
+  if (path === '/report.html') file = reportHtml;
+  else if (path.startsWith('/wasm/')) file = join(wasmDist, normalize(path.slice(6)));
+  else file = join(work, normalize(path));
+  if (!file.startsWith(work) && !file.startsWith(wasmDist) && file !== reportHtml) return send(res, 403, 'forbidden', '.txt', headers);
+  if (!existsSync(file) || !statSync(file).isFile()) return send(res, 404, 'not found', '.txt', headers);
+  send(res, 200, readFileSync(file), extname(file), headers);
+});
+function send(res, status, body, ext, headers) {
+  res.writeHead(status, { 'Content-Type': TYPES[ext] ?? 'text/plain', 'Cache-Control': 'no-store', ...headers });
+  res.end(body);
+}
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const origin = `http://127.0.0.1:${server.address().port}`;
+
+// 3. Chromium: flags that work as root on a CPU-only machine; WebGL2 and WebGPU both come from SwiftShader.
+const userDataDir = mkdtempSync(join(tmpdir(), 'trainkit-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  // Not --disable-gpu: with Vulkan (SwiftShader) in the GPU process tfjs-webgpu's dataSync() works; under --disable-gpu
+  // its canvas readback returns zeros and loses the WebGPU instance. WebGL2 comes from ANGLE on the same SwiftShader.
+  args: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--enable-unsafe-swiftshader'],
+});
+
+const only = process.env.BROWSER_ONLY ? `&only=${process.env.BROWSER_ONLY}` : '';
+// webgpu runs one case per page: a case that loses the WebGPU device (see KNOWN) must not take the others with it.
+const CASES = ['convnet', 'core', 'lawn', 'prune', 'eman', 'unify', 'afan', 'mimicnorm', ...README_PACKAGES.map((p) => `readme-${p}`)];
+const webgpuCases = process.env.BROWSER_ONLY ? process.env.BROWSER_ONLY.split(',') : CASES;
+// Known failures, one line each with the cause. A known case is counted in neither passed nor failed, and it is
+// reported as a failure the day it passes, so this list cannot go stale. All of these are one tfjs-webgpu bug in
+// headless Chromium on SwiftShader: dataSync() of more than 256 values (its canvas readback spans several rows) reads
+// zeros and destroys the GPUDevice. Library code that calls dataSync (lawn's hook, prune's masks) and README examples
+// that do cannot run there (eman's example prints its line, but from zeros: the device is lost); the same code passes on
+// webgl and wasm, and the other webgpu cases use `await data()`.
+const DATASYNC = 'tfjs-webgpu dataSync() of > 256 values reads zeros and destroys the device in headless Chromium/SwiftShader';
+const KNOWN = {
+  webgpu: { lawn: DATASYNC, prune: DATASYNC, 'readme-lawn': DATASYNC, 'readme-prune': DATASYNC, 'readme-eman': DATASYNC, 'readme-afan': DATASYNC, 'readme-mimicnorm': DATASYNC },
+};
+const PAGES = [
+  { id: 'webgl', path: `/app.html?backend=webgl${only}` },
+  ...webgpuCases.map((c, i) => ({ id: 'webgpu', path: `/app.html?backend=webgpu&only=${c}${i > 0 ? '&setup=0' : ''}`, known: KNOWN.webgpu[c] })),
+  { id: 'wasm', path: `/app.html?backend=wasm&threads=2${only}` },
+  // tfjs caps wasm threads at navigator.hardwareConcurrency / 2: this page claims 4 cores so 2 threads run on CI's 2.
+  { id: 'wasm-threads', path: `/isolated/app.html?backend=wasm&threads=2${only}`, cores: 4 },
+  { id: 'wasm-threads-capped', path: `/isolated/app.html?backend=wasm&threads=2&only=convnet`, cores: 2 },
+  { id: 'no-wasm', path: '/nowasm.html' },
+  { id: 'errors', path: '/checks.html' },
+  { id: 'report', path: '/report.html', report: true },
+];
+const wanted = process.env.BROWSER_PAGES?.split(',');
+let webgpuSeconds = 0;
+const cases = [];
+for (const p of PAGES.filter((x) => !wanted || wanted.includes(x.id))) {
+  const tab = await context.newPage();
+  if (p.cores) await tab.addInitScript((n) => Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => n }), p.cores);
+  const consoleErrors = [];
+  tab.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  tab.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+  tab.on('requestfailed', (r) => consoleErrors.push(`request failed: ${r.url()}`));
+  if (process.env.BROWSER_DEBUG) {
+    tab.on('console', (m) => console.log(`  [${p.id} console.${m.type()}] ${m.text().slice(0, 300)}`));
+    tab.on('response', (r) => { if (/\.wasm/.test(r.url()) || r.status() >= 400) console.log(`  [${p.id}] ${r.status()} ${r.url()}`); });
+  }
+  const started = Date.now();
+  const before = cases.length;
+  try {
+    await tab.goto(origin + p.path, { waitUntil: 'domcontentloaded', timeout: 120_000 });
+    if (p.report) {
+      const svgs = await tab.locator('svg').count();
+      cases.push({ page: p.id, name: 'bench report.html loads with no console errors', ok: consoleErrors.length === 0 && svgs > 0,
+        detail: consoleErrors.length ? consoleErrors.join(' | ') : `${svgs} inline SVG plots` });
+    } else {
+      await tab.waitForFunction(() => window.__done === true || window.__results?.some((r) => !r.ok && r.fatal), null, { timeout: 400_000, polling: 500 });
+      for (const r of await tab.evaluate(() => window.__results)) cases.push({ page: p.id, ...r });
+      if (process.env.BROWSER_DEBUG) {
+        console.log(await tab.evaluate(async () => JSON.stringify({ coi: crossOriginIsolated, sab: typeof SharedArrayBuffer, hc: navigator.hardwareConcurrency,
+          mt: await window.__tf?.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'), simd: await window.__tf?.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
+          be: window.__tf?.getBackend(), n: window.__tf?.engine().registry.wasm?.wasm?.tfjs?.getThreadsCount(), gl: !!document.createElement('canvas').getContext('webgl2') })));
+      }
+    }
+  } catch (err) {
+    const partial = await tab.evaluate(() => window.__results ?? []).catch(() => []);
+    for (const r of partial) cases.push({ page: p.id, ...r });
+    cases.push({ page: p.id, name: 'page finished', ok: false, detail: `${String(err).split('\n')[0]}; console: ${consoleErrors.slice(0, 3).join(' | ')}` });
+  }
+  if (p.known) {
+    const mine = cases.splice(before);
+    const still = mine.some((c) => !c.ok);
+    const name = mine.find((c) => c.name.startsWith('train ') || c.name.startsWith('README '))?.name ?? p.path;
+    if (still) cases.push({ page: p.id, name, ok: false, known: p.known, detail: mine.filter((c) => !c.ok).map((c) => c.detail).join(' / ') });
+    else cases.push({ page: p.id, name, ok: false, detail: `passes now: remove it from KNOWN in run.mjs (${p.known})` });
+  }
+  if (p.id === 'webgpu') webgpuSeconds += (Date.now() - started) / 1000;
+  else console.log(`${p.id}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  await tab.close();
+}
+if (webgpuSeconds > 0) console.log(`webgpu: ${webgpuSeconds.toFixed(1)} s`);
+await context.close();
+server.close();
+rmSync(userDataDir, { recursive: true, force: true });
+
+const passed = cases.filter((c) => c.ok).length;
+const known = cases.filter((c) => c.known).length;
+const failed = cases.length - passed - known;
+for (const c of cases) console.log(`${c.ok ? 'ok  ' : c.known ? 'KNOWN' : 'FAIL'} [${c.page}] ${c.name}${c.ms != null ? ` (${(c.ms / 1000).toFixed(1)} s)` : ''}: ${c.detail}`);
+console.log(`browser suite: ${passed} passed, ${failed} failed${known ? `, ${known} known failures (listed in KNOWN)` : ''} in ${elapsed()}`);
+if (resultFile) {
+  mkdirSync(dirname(resultFile), { recursive: true });
+  writeFileSync(resultFile, `${JSON.stringify({ passed, failed, known, seconds: (Date.now() - t0) / 1000, cases }, null, 1)}\n`);
+}
+process.exit(failed === 0 && cases.length > 0 ? 0 : 1);
