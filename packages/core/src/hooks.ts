@@ -1,3 +1,4 @@
+import { readBack } from './readback';
 import {
   Optimizer,
   Variable,
@@ -185,6 +186,8 @@ export class HookedOptimizer extends Optimizer {
       }
     }
     this.iterations_ = (await first.tensor.data())[0] as number;
+    // Hooks restore synchronously: read their state back first, so dataSync() works where it otherwise would not (webgpu in Node).
+    await readBack([...byHook.values()].flatMap((ws) => ws.map((w) => w.tensor)));
     await this.inner.setWeights(inner);
     for (const h of this.hooks) {
       const w = byHook.get(h.name);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   TrainkitError,
+  canReadSync,
   checkNumber,
   invalidArgument,
   isParamRef,
@@ -95,6 +96,7 @@ export class LawnHook implements StepHook {
   private vars: tf.Variable[] | null;
   private state: { switchedAt: tf.Variable; norms: tf.Variable[] } | null = null;
   private switched = false;
+  private switchedAtStep = -1;
   private disposed = false;
 
   /**
@@ -124,7 +126,7 @@ export class LawnHook implements StepHook {
   /** The step count after which the norms were frozen, or null while free. */
   get switchStep(): number | null {
     if (!this.switched || !this.state) return null;
-    return this.state.switchedAt.dataSync()[0] as number;
+    return this.switchedAtStep;
   }
 
   /**
@@ -223,8 +225,10 @@ export class LawnHook implements StepHook {
         throw new TrainkitError('STATE_MISMATCH', `LAWN state "${w.name}" has shape [${w.tensor.shape.join(',')}]; expected [${t.shape.join(',')}] (same params and granularity?).`, 'weightValues');
       }
     });
+    const at = weights[0]!.tensor.dataSync()[0] as number; // HookedOptimizer.setWeights reads hook state back first
     weights.forEach((w, i) => targets[i]!.assign(w.tensor));
-    this.switched = (st.switchedAt.dataSync()[0] as number) >= 0;
+    this.switched = at >= 0;
+    this.switchedAtStep = at;
   }
 
   /** JSON config; {@link LawnHook.fromConfig} rebinds the variables by name. */
@@ -271,15 +275,21 @@ export class LawnHook implements StepHook {
     vars.forEach((v, i) => st.norms[i]!.assign(weightNorms(v, this.granularity)));
     st.switchedAt.assign(tf.scalar(stepsDone));
     this.switched = true;
-    const degenerate: string[] = [];
-    st.norms.forEach((n, i) => {
-      const vals = n.dataSync();
-      const small = Array.from(vals).filter((x) => !(x >= this.eps)).length;
-      if (small > 0) degenerate.push(this.granularity === 'layer' ? this.paramNames[i]! : `${this.paramNames[i]} (${small} of ${vals.length} units)`);
-    });
-    if (degenerate.length > 0) {
-      console.warn(`[@trainkit/lawn] norm below eps=${this.eps} at the switch, left unconstrained: ${degenerate.join(', ')}.`);
-    }
+    this.switchedAtStep = stepsDone;
+    const warn = (all: ArrayLike<number>[]): void => {
+      const degenerate: string[] = [];
+      all.forEach((vals, i) => {
+        const small = Array.from(vals).filter((x) => !(x >= this.eps)).length;
+        if (small > 0) degenerate.push(this.granularity === 'layer' ? this.paramNames[i]! : `${this.paramNames[i]} (${small} of ${vals.length} units)`);
+      });
+      if (degenerate.length > 0) {
+        console.warn(`[@trainkit/lawn] norm below eps=${this.eps} at the switch, left unconstrained: ${degenerate.join(', ')}.`);
+      }
+    };
+    // Where dataSync() does not work (webgpu in Node) the check reads the norms back asynchronously; that also
+    // caches them on the host for frozenNorms().
+    if (canReadSync()) warn(st.norms.map((n) => n.dataSync()));
+    else void Promise.all(st.norms.map((n) => n.data())).then(warn, () => {});
   }
 
   /**

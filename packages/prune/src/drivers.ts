@@ -1,5 +1,5 @@
 import { clone, type Variable } from '@tensorflow/tfjs-core';
-import { TrainkitError, checkNumber, invalidArgument, type ParamsArg } from '@trainkit/core';
+import { TrainkitError, checkNumber, invalidArgument, readBack, type ParamsArg } from '@trainkit/core';
 import { checkShape, isModelLike, resolveVariables } from './internal/params';
 import { applyMasks, disposeMasks, magnitudeMasks, maskSparsity, prunableParams, type MagnitudeMaskArgs, type Masks } from './mask';
 import { disposeSnapshot, restore, snapshot, type Snapshot } from './snapshot';
@@ -100,7 +100,10 @@ function prunableOf(model: ParamsArg, params: ParamsArg | undefined): ParamsArg 
 
 async function runTrain(train: TrainFn, epochs: number, ctx: TrainContext, vars: Variable[]): Promise<Record<string, number>> {
   const out = await train(epochs, ctx);
-  if (ctx.masks) assertMasked(vars, ctx.masks);
+  if (ctx.masks) {
+    await readBack([...vars.filter((v) => ctx.masks!.has(v.name)), ...ctx.masks.values()]); // dataSync() needs it on webgpu in Node
+    assertMasked(vars, ctx.masks);
+  }
   if (out === undefined || out === null) return {};
   if (typeof out !== 'object') throw invalidArgument('train', out, 'a function returning metrics (an object of numbers) or nothing');
   return { ...out };
@@ -184,6 +187,8 @@ export async function iterativeMagnitudePruning(args: ImpArgs): Promise<PruneRes
   }
   const vars = resolveVariables('model', args.model, true);
   const params = prunableOf(args.model, args.params);
+  // Mask selection reads weights with dataSync(): read them back first (webgpu in Node has no synchronous readback).
+  await readBack(vars);
   magnitudeMasks(params, { sparsity: 0, exclude: args.exclude }).forEach((m) => m.dispose()); // validates params / exclude early
 
   const init = snapshot(vars);
@@ -197,6 +202,7 @@ export async function iterativeMagnitudePruning(args: ImpArgs): Promise<PruneRes
     }
     for (let r = 0; r <= rounds; r++) {
       if (r > 0) {
+        await readBack([...vars, ...(masks ? masks.values() : [])]);
         masks = magnitudeMasks(params, { rate, scope: args.scope, exclude: args.exclude, previous: masks ?? undefined });
         restore(vars, rewindPoint, { masks });
       }
@@ -244,6 +250,7 @@ export async function pruneAndFinetune(args: PruneAndFinetuneArgs): Promise<Prun
       checkShape('mask', name, m, v.shape);
     }
   } else {
+    await readBack(vars); // mask selection reads weights with dataSync()
     disposeMasks(magnitudeMasks(params, args.mask));
   }
   const init = snapshot(vars);
@@ -252,6 +259,7 @@ export async function pruneAndFinetune(args: PruneAndFinetuneArgs): Promise<Prun
     let metrics: Record<string, number> = {};
     if (pretrainEpochs > 0) metrics = await runTrain(train, pretrainEpochs, { phase: 'pretrain', round: 0, masks: null, steps: null }, vars);
     out.push({ round: 0, phase: 'pretrain', sparsity: 0, masks: null, metrics, trained: snapshot(vars) });
+    if (!(args.mask instanceof Map)) await readBack(vars);
     const masks = args.mask instanceof Map ? copyMasks(args.mask) : magnitudeMasks(params, args.mask);
     out.push({ round: 1, phase: 'finetune', sparsity: maskSparsity(masks), masks, metrics: {}, trained: null });
     applyMasks(vars, masks);
