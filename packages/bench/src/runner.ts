@@ -4,9 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import { TrainkitError, invalidArgument } from '@trainkit/core';
 import type { ArmSpec, ExperimentDefinition, ProfileName, ProfileSettings, RunContext } from './experiment';
 import { createProgress, formatDuration, type Progress } from './progress';
+import { webgpuAdapter } from './adapter';
 import { isFinished, makeRunId, removeStaleTemps, resultPath, writeJsonAtomic, type StoredRun } from './results';
 
-export const PROFILES: readonly ProfileName[] = ['smoke', 'quick', 'standard', 'paper'];
+export const PROFILES: readonly ProfileName[] = ['smoke', 'quick', 'standard', 'gpu', 'paper'];
 
 /** One (experiment, arm, seed) run of a sweep. */
 export interface Job {
@@ -71,7 +72,8 @@ export type BenchBackend = RunContext['backend'];
 export async function selectBackend(name: string, log: (line: string) => void = () => {}): Promise<BenchBackend> {
   const { useBackend } = await import('@trainkit/backend');
   const info = await useBackend(name as Parameters<typeof useBackend>[0], { log });
-  return { name: info.name, device: info.device, trainingKernels: info.trainingKernels, threads: info.threads };
+  const adapter = await webgpuAdapter(info.name, info);
+  return { name: info.name, device: info.device, trainingKernels: info.trainingKernels, threads: info.threads, ...(adapter ? { adapter } : {}) };
 }
 
 let versionsCache: Record<string, string> | undefined;
