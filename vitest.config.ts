@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  test: { projects: ['packages/*', 'tooling/*'] },
+  test: { projects: ['packages/*', 'tooling/*', '!tooling/webgpu-tests'] }, // webgpu-tests need a WebGPU adapter (.ci/run)
 });

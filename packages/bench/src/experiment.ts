@@ -4,7 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 
-export type ProfileName = 'smoke' | 'quick' | 'standard' | 'paper';
+export type ProfileName = 'smoke' | 'quick' | 'standard' | 'gpu' | 'paper';
 
 /** Per-profile settings of one experiment; `seeds` is how many seeds each arm runs (CLI `--seeds` overrides). */
 export interface ProfileSettings {
@@ -37,7 +37,8 @@ export interface RunContext<P extends ProfileSettings = ProfileSettings> {
   seed: number; // non-zero
   profile: ProfileName;
   settings: P;
-  backend: { name: string; device: 'cpu' | 'gpu'; trainingKernels: string; threads: number };
+  /** `adapter` names the GPU adapter (webgpu), e.g. 'nvidia hopper (NVIDIA H200)' or 'google swiftshader (…), fallback adapter'. */
+  backend: { name: string; device: 'cpu' | 'gpu'; trainingKernels: string; threads: number; adapter?: string };
   /** The CLI's `--data DIR`, when given (pass it to `loadFashionMnist({ dataDir })`; `TRAINKIT_DATA` is set to it too). */
   dataDir?: string;
   /** Free-form log line (goes above the progress bar). */

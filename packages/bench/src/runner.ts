@@ -9,9 +9,10 @@ import { resolveDataIdentity } from './data/resolve';
 import type { ArmSpec, ExperimentDefinition, ProfileName, ProfileSettings, RunContext, RunOutput } from './experiment';
 import { DEFAULT_STALE_LOCK_MS, tryLock, type RunLock } from './lock';
 import { createProgress, formatDuration, type Progress } from './progress';
+import { webgpuAdapter } from './adapter';
 import { configHash, loadRun, makeRunId, removeStaleTemps, resultPath, runConfig, runSlot, validateRun, writeJsonAtomic, type RunIdentity, type StoredRun } from './results';
 
-export const PROFILES: readonly ProfileName[] = ['smoke', 'quick', 'standard', 'paper'];
+export const PROFILES: readonly ProfileName[] = ['smoke', 'quick', 'standard', 'gpu', 'paper'];
 
 /** The most seeds a sweep may ask for (`--seeds`). */
 export const MAX_SEEDS = 1000;
@@ -79,7 +80,8 @@ export type BenchBackend = RunContext['backend'];
 export async function selectBackend(name: string, log: (line: string) => void = () => {}): Promise<BenchBackend> {
   const { useBackend } = await import('@trainkit/backend');
   const info = await useBackend(name as Parameters<typeof useBackend>[0], { log });
-  return { name: info.name, device: info.device, trainingKernels: info.trainingKernels, threads: info.threads };
+  const adapter = await webgpuAdapter(info.name, info);
+  return { name: info.name, device: info.device, trainingKernels: info.trainingKernels, threads: info.threads, ...(adapter ? { adapter } : {}) };
 }
 
 let versionsCache: Record<string, string> | undefined;

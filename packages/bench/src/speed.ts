@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels, useBackend } from '@trainkit/backend';
+import { webgpuAdapter } from './adapter';
 
 export type SpeedModel = 'smallCnn' | 'resnet20';
 
@@ -39,6 +40,8 @@ export interface SpeedRow {
   model: SpeedModel;
   backend: string;
   device?: 'cpu' | 'gpu';
+  /** The GPU adapter (webgpu), e.g. 'nvidia hopper (NVIDIA H200)'. */
+  adapter?: string;
   trainingKernels?: string;
   threads?: number;
   batchSize: number;
@@ -124,7 +127,7 @@ function wasmHeapBytes(): number | undefined {
   return be.wasm?.HEAPU8?.buffer.byteLength;
 }
 
-async function selectBackend(name: string): Promise<{ device: 'cpu' | 'gpu'; trainingKernels: string; threads: number }> {
+async function selectBackend(name: string): Promise<{ device: 'cpu' | 'gpu'; trainingKernels: string; threads: number; adapter?: string }> {
   if (name === 'wasm-stock') {
     const info = await useBackend('wasm');
     unregisterWasmTrainingKernels();
@@ -132,7 +135,8 @@ async function selectBackend(name: string): Promise<{ device: 'cpu' | 'gpu'; tra
   }
   const info = await useBackend(name as 'wasm');
   if (name === 'wasm') registerWasmTrainingKernels();
-  return { device: info.device, trainingKernels: info.trainingKernels, threads: info.threads };
+  const adapter = await webgpuAdapter(info.name, info);
+  return { device: info.device, trainingKernels: info.trainingKernels, threads: info.threads, ...(adapter ? { adapter } : {}) };
 }
 
 async function measure(
@@ -299,7 +303,7 @@ export function formatSpeedTable(result: SpeedResult): string {
         : '-';
     const growth = r.growthSteps == null ? '-' : `${r.tensorGrowth} / ${r.wasmHeapGrowth ?? '-'} B over ${r.growthSteps} steps`;
     lines.push(
-      `| ${r.model} | ${r.backend} (${r.device}) | ${r.trainingKernels} | ${r.batchSize} | ${r.steps} | ${r.stepMs?.toFixed(0)} | ${r.cpuMs?.toFixed(0)} | ${(Number(r.peakBytes) / 2 ** 20).toFixed(0)} | ${speedup} | ${growth} | ${(r.topKernels ?? []).join(', ')} |`,
+      `| ${r.model} | ${r.backend} (${r.device}${r.adapter ? `, ${r.adapter}` : ''}) | ${r.trainingKernels} | ${r.batchSize} | ${r.steps} | ${r.stepMs?.toFixed(0)} | ${r.cpuMs?.toFixed(0)} | ${(Number(r.peakBytes) / 2 ** 20).toFixed(0)} | ${speedup} | ${growth} | ${(r.topKernels ?? []).join(', ')} |`,
     );
   }
   return lines.join('\n');

@@ -1,3 +1,4 @@
+import { readBack } from './readback';
 import {
   Optimizer,
   Variable,
@@ -190,7 +191,7 @@ export class HookedOptimizer extends Optimizer {
     if (first === undefined || first.name !== 'iter' || first.tensor.size !== 1) {
       throw mismatch(`weights must start with the scalar "iter" entry from HookedOptimizer.getWeights(); received ${first?.name ?? 'nothing'}.`);
     }
-    const iterations = first.tensor.dataSync()[0] as number;
+    const iterations = (await first.tensor.data())[0] as number;
     if (!Number.isInteger(iterations) || iterations < 0) throw mismatch(`"iter" must hold an integer >= 0; received ${iterations}.`);
     const byHook = new Map<string, NamedTensor[]>();
     const inner: NamedTensor[] = [];
@@ -212,6 +213,9 @@ export class HookedOptimizer extends Optimizer {
       }
     }
     this.checkInnerState(inner);
+    // Hooks check and restore synchronously: read their state back first, so dataSync() works where it otherwise
+    // would not (webgpu in Node).
+    await readBack([...byHook.values()].flatMap((ws) => ws.map((w) => w.tensor)));
     for (const h of this.hooks) {
       const current = h.getWeights?.() ?? [];
       const given = byHook.get(h.name);

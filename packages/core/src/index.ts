@@ -34,6 +34,7 @@ export {
   type LayerLike,
 } from './params';
 export { toVariables, isVariable, type ParamsArg } from './variables';
+export { canReadSync, readBack } from './readback';
 export {
   HookedOptimizer,
   withHooks,

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   TrainkitError,
   assertLive,
+  canReadSync,
   checkNumber,
   isTensorLike,
   sameShape,
@@ -98,6 +99,7 @@ export class LawnHook implements StepHook {
   private vars: tf.Variable[] | null;
   private state: { switchedAt: tf.Variable; norms: tf.Variable[] } | null = null;
   private switched = false;
+  private switchedAtStep = -1;
   private disposed = false;
 
   /**
@@ -127,7 +129,7 @@ export class LawnHook implements StepHook {
   /** The step count after which the norms were frozen, or null while free. */
   get switchStep(): number | null {
     if (!this.switched || !this.state) return null;
-    return this.state.switchedAt.dataSync()[0] as number;
+    return this.switchedAtStep;
   }
 
   /**
@@ -218,8 +220,10 @@ export class LawnHook implements StepHook {
     if (!this.state) this.makeState(weights.slice(1).map((w) => w.tensor.shape)); // unbound: bind at the first step
     const st = this.state!;
     const targets = [st.switchedAt, ...st.norms];
+    const at = weights[0]!.tensor.dataSync()[0] as number; // HookedOptimizer.setWeights reads hook state back first
     tf.tidy(() => weights.forEach((w, i) => targets[i]!.assign(tf.cast(w.tensor, 'float32'))));
-    this.switched = (st.switchedAt.dataSync()[0] as number) >= 0;
+    this.switched = at >= 0;
+    this.switchedAtStep = at;
   }
 
   /**
@@ -298,20 +302,39 @@ export class LawnHook implements StepHook {
     // Measure everything first: a norm that overflowed float32 (Σw² above ~3.4e38) would turn every weight into NaN at
     // the first retraction, so it is an error, and nothing is frozen.
     const norms = vars.map((v) => weightNorms(v, this.granularity));
-    const values = norms.map((n) => Array.from(n.dataSync() as ArrayLike<number>));
-    values.forEach((vals, i) => {
-      const badNorm = vals.find((x) => !Number.isFinite(x));
-      if (badNorm !== undefined) {
-        throw new TrainkitError(
-          'INVALID_ARGUMENT',
-          `LAWN cannot freeze the norm of "${this.paramNames[i]}": it is ${badNorm} (NaN/Inf weights, or weights so large that the sum of squares overflows float32). Nothing was frozen.`,
-          'params',
-        );
-      }
-    });
+    // Where dataSync() does not work (webgpu in Node) the checks run on an asynchronous read and can only warn.
+    const sync = canReadSync();
+    const values = sync ? norms.map((n) => Array.from(n.dataSync() as ArrayLike<number>)) : null;
+    if (values) {
+      const bad = this.nonFiniteNorm(values);
+      if (bad) throw new TrainkitError('INVALID_ARGUMENT', `${bad} Nothing was frozen.`, 'params');
+    }
     norms.forEach((n, i) => st.norms[i]!.assign(n));
     st.switchedAt.assign(tf.scalar(stepsDone));
     this.switched = true;
+    this.switchedAtStep = stepsDone;
+    if (values) this.warnDegenerate(values);
+    else {
+      void Promise.all(st.norms.map((n) => n.data())).then((all) => {
+        const vals = all.map((d) => Array.from(d as ArrayLike<number>));
+        const bad = this.nonFiniteNorm(vals);
+        if (bad) console.warn(`[@trainkit/lawn] ${bad} The weights will turn to NaN.`);
+        this.warnDegenerate(vals);
+      }, () => {});
+    }
+  }
+
+  private nonFiniteNorm(values: number[][]): string | null {
+    for (const [i, vals] of values.entries()) {
+      const badNorm = vals.find((x) => !Number.isFinite(x));
+      if (badNorm !== undefined) {
+        return `LAWN cannot freeze the norm of "${this.paramNames[i]}": it is ${badNorm} (NaN/Inf weights, or weights so large that the sum of squares overflows float32).`;
+      }
+    }
+    return null;
+  }
+
+  private warnDegenerate(values: number[][]): void {
     const degenerate: string[] = [];
     values.forEach((vals, i) => {
       const small = vals.filter((x) => !(x >= this.eps)).length;

@@ -1,5 +1,5 @@
 import { clone, type Variable } from '@tensorflow/tfjs-core';
-import { TrainkitError, checkNumber, invalidArgument, type ParamsArg } from '@trainkit/core';
+import { TrainkitError, checkNumber, invalidArgument, isTensorLike, readBack, type ParamsArg } from '@trainkit/core';
 import { byName, checkTensorMap, isModelLike, resolveVariables } from './internal/params';
 import { applyMasks, disposeMasks, magnitudeMasks, maskSparsity, prunableParams, type MagnitudeMaskArgs, type Masks } from './mask';
 import { disposeSnapshot, restore, snapshot, type Snapshot } from './snapshot';
@@ -100,7 +100,10 @@ function prunableOf(model: ParamsArg, params: ParamsArg | undefined): ParamsArg 
 
 async function runTrain(train: TrainFn, epochs: number, ctx: TrainContext, vars: Variable[]): Promise<Record<string, number>> {
   const out = await train(epochs, ctx);
-  if (ctx.masks) assertMasked(vars, ctx.masks);
+  if (ctx.masks) {
+    await readBack([...vars.filter((v) => ctx.masks!.has(v.name)), ...ctx.masks.values()]); // dataSync() needs it on webgpu in Node
+    assertMasked(vars, ctx.masks);
+  }
   if (out === undefined || out === null) return {};
   if (typeof out !== 'object') throw invalidArgument('train', out, 'a function returning metrics (an object of numbers) or nothing');
   return { ...out };
@@ -185,6 +188,8 @@ export async function iterativeMagnitudePruning(args: ImpArgs): Promise<PruneRes
   }
   const vars = resolveVariables('model', args.model, true);
   const params = prunableOf(args.model, args.params);
+  // Mask selection reads weights with dataSync(): read them back first (webgpu in Node has no synchronous readback).
+  await readBack(vars);
   magnitudeMasks(params, { sparsity: 0, exclude: args.exclude }).forEach((m) => m.dispose()); // validates params / exclude early
 
   const init = snapshot(vars);
@@ -198,6 +203,7 @@ export async function iterativeMagnitudePruning(args: ImpArgs): Promise<PruneRes
     }
     for (let r = 0; r <= rounds; r++) {
       if (r > 0) {
+        await readBack([...vars, ...(masks ? masks.values() : [])]);
         masks = magnitudeMasks(params, { rate, scope: args.scope, exclude: args.exclude, previous: masks ?? undefined });
         restore(vars, rewindPoint, { masks });
       }
@@ -240,8 +246,10 @@ export async function pruneAndFinetune(args: PruneAndFinetuneArgs): Promise<Prun
   const params = prunableOf(args.model, args.params);
   // Check the mask (or its arguments) before any training.
   if (args.mask instanceof Map) {
+    await readBack([...args.mask.values()].filter(isTensorLike)); // the 0/1 check reads with dataSync()
     checkTensorMap('mask', args.mask, byName(vars), { binary: true });
   } else {
+    await readBack(vars); // mask selection reads weights with dataSync()
     disposeMasks(magnitudeMasks(params, args.mask));
   }
   const init = snapshot(vars);
@@ -250,6 +258,7 @@ export async function pruneAndFinetune(args: PruneAndFinetuneArgs): Promise<Prun
     let metrics: Record<string, number> = {};
     if (pretrainEpochs > 0) metrics = await runTrain(train, pretrainEpochs, { phase: 'pretrain', round: 0, masks: null, steps: null }, vars);
     out.push({ round: 0, phase: 'pretrain', sparsity: 0, masks: null, metrics, trained: snapshot(vars) });
+    if (!(args.mask instanceof Map)) await readBack(vars);
     const masks = args.mask instanceof Map ? copyMasks(args.mask) : magnitudeMasks(params, args.mask);
     out.push({ round: 1, phase: 'finetune', sparsity: maskSparsity(masks), masks, metrics: {}, trained: null });
     applyMasks(vars, masks);

@@ -1,8 +1,9 @@
-import { add, engine, mul, scalar, sub, tensor, tidy, variable, zeros, type NamedTensorMap, type Optimizer, type Tensor, type Variable } from '@tensorflow/tfjs-core';
+import { add, clone, engine, keep, mul, scalar, sub, tensor, tidy, variable, zeros, type NamedTensorMap, type Optimizer, type Tensor, type Variable } from '@tensorflow/tfjs-core';
 import {
   HookedOptimizer,
   TrainkitError,
   assertLive,
+  canReadSync,
   checkBoolean,
   checkHookName,
   checkNumber,
@@ -110,6 +111,8 @@ export class AdmmUnifyHook implements StepHook {
   private rhoValue: number;
   private finished = false;
   private disposed = false;
+  /** A Z/U update due after `step` whose W, U, Z are being read back (backends without sync readback). */
+  private pending: { step: number; w: Tensor[]; done: Promise<void>; ready: boolean; error?: unknown } | null = null;
 
   /**
    * @param args - {@link AdmmUnifyArgs}
@@ -169,6 +172,7 @@ export class AdmmUnifyHook implements StepHook {
   /** Adds `ρ(W − Z + U)` to each constrained kernel's gradient (until `hardProject`). */
   transformGradients(grads: NamedTensorMap): NamedTensorMap {
     this.checkAlive();
+    this.applyPending();
     if (this.finished) return grads;
     const out: NamedTensorMap = { ...grads };
     for (const l of this.layers) {
@@ -188,7 +192,78 @@ export class AdmmUnifyHook implements StepHook {
   /** Runs {@link AdmmUnifyHook.zuStep} every `updateEvery` steps. */
   afterApply(ctx: { step: number }): void {
     this.checkAlive();
-    if (!this.finished && ctx.step % this.updateEvery === 0) this.zuStep(ctx.step);
+    if (this.finished || ctx.step % this.updateEvery !== 0) return;
+    if (canReadSync()) this.zuStep(ctx.step);
+    else this.deferZuStep(ctx.step);
+  }
+
+  /**
+   * Where `dataSync()` does not work (webgpu in Node), a due Z/U update reads W, U and Z back asynchronously and
+   * runs at the start of the next step (or at {@link AdmmUnifyHook.settle}) on the W of the step it was due after:
+   * the same result as running it at once.
+   */
+  private deferZuStep(step: number): void {
+    const w = this.layers.map((l) => keep(clone(l.w)));
+    const reads = [...w, ...this.layers.flatMap((l) => [l.u, l.z])].map((t) => t.data());
+    const p: NonNullable<AdmmUnifyHook['pending']> = { step, w, ready: false, done: Promise.resolve() };
+    p.done = Promise.all(reads).then(
+      () => {
+        p.ready = true;
+      },
+      (err: unknown) => {
+        p.ready = true;
+        p.error = err;
+      },
+    );
+    this.pending = p;
+  }
+
+  /** Runs the deferred Z/U update once its values are on the host; throws when a step comes before that. */
+  private applyPending(): void {
+    const p = this.pending;
+    if (!p) return;
+    let ws: Float32Array[];
+    try {
+      if (p.error !== undefined) throw p.error;
+      ws = p.w.map((t) => t.dataSync() as Float32Array); // the read-back cached them (or the backend reads synchronously)
+      for (const l of this.layers) {
+        l.u.dataSync();
+        l.z.dataSync();
+      }
+    } catch (err) {
+      if (p.ready) {
+        this.dropPending();
+        throw err;
+      }
+      throw new TrainkitError(
+        'STATE_MISMATCH',
+        `the ADMM Z/U update due after step ${p.step} is still being read back from the GPU: on a backend without synchronous readback (webgpu in Node), await between steps (e.g. \`await loss.data()\`) or call \`await hook.settle()\`.`,
+        'step',
+      );
+    }
+    this.dropPending();
+    this.zuStepOn(p.step, ws);
+  }
+
+  private dropPending(): void {
+    if (this.pending) for (const t of this.pending.w) t.dispose();
+    this.pending = null;
+  }
+
+  /**
+   * Waits for a deferred Z/U update (see {@link AdmmUnifyHook.afterApply}) and applies it, then reads W, U and Z back
+   * so that {@link AdmmUnifyHook.zuStep} and {@link AdmmUnifyHook.hardProject} can run next. Needed only where
+   * `dataSync()` does not work (webgpu in Node); elsewhere it returns at once.
+   *
+   * @returns when the hook's state is on the host
+   */
+  async settle(): Promise<void> {
+    this.checkAlive();
+    if (this.pending) {
+      await this.pending.done;
+      this.applyPending();
+    }
+    await Promise.all(this.layers.flatMap((l) => [l.w, l.u, l.z]).map((t) => t.data()));
   }
 
   /**
@@ -200,11 +275,16 @@ export class AdmmUnifyHook implements StepHook {
   zuStep(step = 0): AdmmResidual {
     this.checkAlive();
     checkNumber('step', step, { integer: true, min: 0 });
+    this.applyPending();
+    return this.zuStepOn(step, this.layers.map((l) => l.w.dataSync() as Float32Array));
+  }
+
+  private zuStepOn(step: number, ws: Float32Array[]): AdmmResidual {
     let primal = 0;
     let dual = 0;
     const updates: Array<{ l: Constrained; z: Float32Array; u: Float32Array }> = [];
-    for (const l of this.layers) {
-      const w = l.w.dataSync() as Float32Array;
+    for (const [k, l] of this.layers.entries()) {
+      const w = ws[k]!;
       const u = l.u.dataSync() as Float32Array;
       const zPrev = l.z.dataSync() as Float32Array;
       const v = new Float32Array(w.length);
@@ -248,6 +328,7 @@ export class AdmmUnifyHook implements StepHook {
    */
   hardProject(): UnifyPlan {
     this.checkAlive();
+    this.applyPending();
     const projected = this.layers.map((l) => this.project(l.w.dataSync() as Float32Array, l.w));
     tidy(() => this.layers.forEach((l, i) => l.w.assign(tensor(projected[i]!.weights, l.w.shape))));
     const plans: LayerPlan[] = projected.map((p) => p.plan);
@@ -263,6 +344,7 @@ export class AdmmUnifyHook implements StepHook {
   /** `rho`, then each kernel's Z and U (live variables: HookedOptimizer copies them). */
   getWeights(): NamedTensor[] {
     this.checkAlive();
+    if (this.pending?.ready) this.applyPending();
     const out: NamedTensor[] = [{ name: 'rho', tensor: this.rhoVar }];
     for (const l of this.layers) out.push({ name: `${l.w.name}/Z`, tensor: l.z }, { name: `${l.w.name}/U`, tensor: l.u });
     return out;
@@ -351,6 +433,7 @@ export class AdmmUnifyHook implements StepHook {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.dropPending();
     this.rhoVar.dispose();
     this.residuals.length = 0;
     for (const l of this.layers) {

@@ -20,7 +20,7 @@ const HELP = `trainkit-bench — reproduces each trainkit paper claim against it
 Usage:
   trainkit-bench                      run all --profile quick, then report (what \`pnpm bench\` does)
   trainkit-bench list                 experiments, their paper claims and profiles
-  trainkit-bench run <experiment...|all> [--profile smoke|quick|standard|paper] [--seeds N]
+  trainkit-bench run <experiment...|all> [--profile smoke|quick|standard|gpu|paper] [--seeds N]
                      [--backend auto|wasm|cpu|node|node-gpu|webgpu] [--data DIR] [--out DIR] [--shard i/n] [--force]
   trainkit-bench report [DIR...] [--out DIR]   merge result folders into report.md + report.html
   trainkit-bench speed [--backends a,b] [--models smallCnn,resnet20] [--steps N] [--out DIR]   step time per backend
@@ -116,7 +116,7 @@ async function cmdRun(p: Parsed, all: readonly ExperimentDefinition[], io: CliIo
   checkWritable(outDir); // before the backend starts and anything trains
   const backend: BenchBackend = await selectBackend(p.flags.get('backend') ?? 'auto', (l) => io.out(l.startsWith('backend') ? l : `backend: ${l}`));
   io.out(
-    `backend ${backend.name} (${backend.device}, ${backend.trainingKernels} training kernels, ${backend.threads} thread(s)); profile ${profile}; ` +
+    `backend ${backend.name} (${backend.device}${backend.adapter ? `, adapter ${backend.adapter}` : ''}, ${backend.trainingKernels} training kernels, ${backend.threads} thread(s)); profile ${profile}; ` +
       `${jobs.length} runs${shardFlag ? ` (shard ${shardFlag} of ${planned.jobs.length})` : ''}; results in ${outDir}`,
   );
   const summary = await runJobs(jobs, {

@@ -193,7 +193,9 @@ const experiment = defineExperiment<LawnSettings>({
     const gamma = paramsOf(model, { layerNames: [head.boundary ?? ''], roles: ['gamma'] })[0]?.variable;
     const stats = async (): Promise<Record<string, number>> => {
       const st = await logitStats(model, probeX, { params: head.params });
-      const g = gamma ? tf.tidy(() => tf.norm(gamma).dataSync()[0] as number) : NaN;
+      const gn = gamma ? tf.norm(gamma) : null;
+      const g = gn ? ((await gn.data())[0] as number) : NaN;
+      gn?.dispose();
       return { logitNorm: st.meanLogitNorm, maxLogit: st.meanMaxLogit, maxProb: st.meanMaxProb, normProduct: st.normProduct ?? NaN, gammaNorm: g };
     };
     ctx.log(`${a.id}: batch ${batchSize}, lr ${lr.toPrecision(3)}, ${stepsPerEpoch} steps/epoch${a.useLawn ? `, freeSteps ${freeSteps}` : ''}; constrained: ${head.params.map((p) => p.layerName).join(', ')}`);

@@ -40,6 +40,7 @@ import { resnet, smallCnn } from '../models';
 import { evaluate, train } from '../train';
 import { compareArms, formatDiff, verdictFromDiff, VERDICT_RULE } from '../stats';
 import { lineChart } from '../plots';
+import { hostReady } from '../readback';
 
 type ModelName = 'cnn' | 'resnet';
 type Arm = 'ticket' | 'reinit' | 'pnf';
@@ -222,6 +223,7 @@ const experiment = defineExperiment<PruneSettings>({
     let thetaT: Map<string, tf.Tensor> | null = null;
     try {
       metrics['acc_dense'] = await fit(null);
+      await hostReady(model, theta0); // the sync reads below (webgpu in Node)
       metrics['bytes_dense'] = exportSparse(model, new Map()).byteLength; // the real size of the written file
       thetaT = snapshot(model);
       const rs = weightCorrelations(theta0, model, s.ps);
@@ -244,6 +246,7 @@ const experiment = defineExperiment<PruneSettings>({
               randomReinit(model, deriveSeed(ctx.seed, 'reinit', sp), { masks });
             }
             metrics[metricAcc(arm, sp)] = await fit(masks);
+            await hostReady(model, masks);
             if (arm === arms[arms.length - 1]) metrics[`bytes_sparse_${pct(sp)}`] = exportSparse(model, masks).byteLength;
             if (arm === 'ticket') {
               // Table 1's check: does the trained ticket stay correlated with θ0 inside the mask?

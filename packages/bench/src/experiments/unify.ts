@@ -36,6 +36,7 @@ import { resnet, smallCnn } from '../models';
 import { scatter } from '../plots';
 import { VERDICT_RULE, armMetric, summarize, verdictFromDiff } from '../stats';
 import { evaluate, train } from '../train';
+import { hostReady } from '../readback';
 
 type ModelKind = 'cnn' | 'resnet';
 type Method = 'dense' | 'magnitude' | 'oneshot' | 'admm';
@@ -138,7 +139,7 @@ function denseModel(kind: ModelKind, s: UnifySettings, seed: number, ctx: RunCon
       try {
         const r = await train({ model, optimizer: opt, train: tr, epochs: s.denseEpochs, batchSize: s.batchSize, seed, progress: ctx.progress });
         const acc = (await evaluate(model, test)).acc;
-        const weights = model.getWeights().map((t) => ({ values: Float32Array.from(t.dataSync() as Float32Array), shape: t.shape }));
+        const weights = await Promise.all(model.getWeights().map(async (t) => ({ values: Float32Array.from((await t.data()) as Float32Array), shape: t.shape })));
         return { weights, acc, seconds: (performance.now() - t0) / 1000, stepMs: r.stepMs };
       } finally {
         opt.dispose();
@@ -231,6 +232,7 @@ async function runArm(ctx: RunContext<UnifySettings>): Promise<{ metrics: Record
   let optimizer: tf.Optimizer | undefined;
   try {
     tf.tidy(() => model.setWeights(dense.weights.map((w) => tf.tensor(w.values, w.shape))));
+    await hostReady(model); // the sync reads below (webgpu in Node)
     const kernels = unifiableParams(model).map((p) => p.variable);
     const stepsPerEpoch = Math.ceil(tr.n / s.batchSize);
     const ftEpochs = arm.method === 'admm' ? s.fineTuneEpochs : s.admmEpochs + s.fineTuneEpochs;
@@ -247,6 +249,7 @@ async function runArm(ctx: RunContext<UnifySettings>): Promise<{ metrics: Record
       const sparsity = matchSparsity(model, kernels, target);
       const masks = magnitudeMasks(kernels, { sparsity });
       applyMasks(kernels, masks);
+      await hostReady(masks);
       plan = { layers: kernels.map((v) => planFromMask(v, masks.get(v.name)!.dataSync() as Float32Array)) };
       optimizer = withHooks(tf.train.adam(s.fineTuneLr), maskHook(masks));
       disposeMasks(masks);
@@ -267,6 +270,7 @@ async function runArm(ctx: RunContext<UnifySettings>): Promise<{ metrics: Record
       const admm = admmUnify(tf.train.adam(s.admmLr), { params: kernels, ...blockArgs, rho: s.rho, rhoGrowth: s.rhoGrowth, rhoMax: s.rhoMax, rescaleDual: s.rescaleDual, updateEvery });
       try {
         await train({ model, optimizer: admm, train: tr, epochs: s.admmEpochs, batchSize: s.batchSize, seed: ctx.seed * 7919 + 1, progress: ctx.progress });
+        await admm.admm.settle(); // a no-op where dataSync() works
         plan = admm.hardProject();
         const res = admm.residuals;
         extra['residuals'] = res;
@@ -285,6 +289,7 @@ async function runArm(ctx: RunContext<UnifySettings>): Promise<{ metrics: Record
     metrics['stepMs'] = ft.stepMs;
 
     // Store, read back, and measure the model decoded from the bytes.
+    await hostReady(model);
     const bytes = encodeUnified(model, plan);
     const stats = compressionStats(model, plan);
     if (stats.encodedBytes !== bytes.byteLength) throw new Error('unify experiment: compressionStats disagrees with the bytes written');

@@ -53,8 +53,9 @@ function metricCell(values: number[]): string {
 /** Context of a group of runs: every number in the report is labelled with it. */
 function contextOf(r: StoredRun): { key: string; text: string } {
   const b = r.backend;
-  const text = `profile **${r.profile}** · backend **${b.name}** (${b.device}, ${b.trainingKernels} training kernels, ${b.threads} thread${b.threads === 1 ? '' : 's'})`;
-  return { key: `${r.profile}|${b.name}|${b.device}`, text };
+  const adapter = b.adapter ? `, adapter ${b.adapter}` : '';
+  const text = `profile **${r.profile}** · backend **${b.name}** (${b.device}${adapter}, ${b.trainingKernels} training kernels, ${b.threads} thread${b.threads === 1 ? '' : 's'})`;
+  return { key: `${r.profile}|${b.name}|${b.device}|${b.adapter ?? ''}`, text };
 }
 
 function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
@@ -164,12 +165,12 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
       const ctx = contextOf(first);
       const dataNames = [...new Set(group.map((r) => r.data?.name ?? 'not recorded'))];
       const dataText = dataNames.join('; ');
-      const ctxPlain = `${first.profile}, ${first.backend.name} (${first.backend.device}), ${dataText}`;
+      const ctxPlain = `${first.profile}, ${first.backend.name} (${first.backend.device}${first.backend.adapter ? `, ${first.backend.adapter}` : ''}), ${dataText}`;
       const ctxId = `${expId}-${first.profile}-${first.backend.name}`;
       const arms = [...new Map(group.map((r) => [r.armId, r.arm])).values()];
       const seeds = [...new Set(group.map((r) => r.seed))].sort((a, b) => a - b);
       const wall = group.reduce((a, r) => a + r.wallMs, 0);
-      body.push({ kind: 'heading', level: 3, text: `${first.profile} · ${first.backend.name} (${first.backend.device})` });
+      body.push({ kind: 'heading', level: 3, text: `${first.profile} · ${first.backend.name} (${first.backend.device}${first.backend.adapter ? `, ${first.backend.adapter}` : ''})` });
       body.push({
         kind: 'para',
         text: `All numbers in this section: ${ctx.text}; data **${dataText}**. ${group.length} run${group.length === 1 ? '' : 's'} (${arms.length} arm${arms.length === 1 ? '' : 's'} × seed${seeds.length === 1 ? '' : 's'} ${seeds.join(', ')}), ${formatDuration(wall / 1000)} of training in total; host ${first.host.cpuModel} (${first.host.cpus} cores).`,

@@ -1,0 +1,23 @@
+import { getBackend, type Tensor } from '@tensorflow/tfjs-core';
+
+/**
+ * Whether `dataSync()` works on the active backend. It does not on webgpu outside a browser (Node through Dawn):
+ * tfjs reads a GPU buffer synchronously through an `OffscreenCanvas`, which Node lacks; `await t.data()` works.
+ *
+ * @returns false on webgpu without `OffscreenCanvas`, true elsewhere
+ */
+export function canReadSync(): boolean {
+  return !(getBackend() === 'webgpu' && typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas === 'undefined');
+}
+
+/**
+ * Reads tensors back to the host asynchronously, so that a later `dataSync()` of the same tensors returns the cached
+ * values on every backend (until a variable among them is assigned again). Call it before a synchronous API that
+ * reads weights (e.g. `magnitudeMasks`) on webgpu in Node.
+ *
+ * @param tensors - tensors or variables; none is disposed
+ * @returns when every value is on the host
+ */
+export async function readBack(tensors: readonly Tensor[]): Promise<void> {
+  await Promise.all(tensors.map((t) => t.data()));
+}
