@@ -53,8 +53,11 @@ export function depthwiseFilterGrad(ops: WasmOps, x: TensorInfo, dy: TensorInfo,
           shrinkAxisMask: 0,
         },
       ); // [B, OH, OW, C]
-      const prod = ops.run('Multiply', { a: ops.reshape(win, [B, OH, OW, C, 1]), b: dy5 });
+      const win5 = ops.reshape(win, [B, OH, OW, C, 1]);
+      const prod = ops.run('Multiply', { a: win5, b: dy5 });
       taps.push(ops.run('Sum', { x: prod }, { axis: [0, 1, 2], keepDims: false })); // [C, M]
+      // Each tap's window and product are as large as the activation: free them before the next tap.
+      ops.free(win, win5, prod);
     }
   }
   const packed = ops.runList('Pack', taps, { axis: 0 }); // [KH*KW, C, M]
