@@ -105,6 +105,24 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
     expect(dilated).toBeGreaterThanOrEqual(10);
   });
 
+  it('1x1 stride-1 filter gradients (the matrix-product path) match cpu, channels up to 64, batch up to 16', async () => {
+    for (const [b, h, w, ci, co, pad] of [
+      [16, 5, 7, 64, 48, 'same'],
+      [1, 1, 1, 1, 1, 'valid'],
+      [3, 4, 4, 7, 64, 'valid'],
+    ] as Array<[number, number, number, number, number, 'same' | 'valid']>) {
+      const xv = seededArray(b + ci, b * h * w * ci);
+      const dyv = seededArray(co + 1, b * h * w * co);
+      const run = (be: string) =>
+        onBackend(be, () =>
+          tf.tidy(() =>
+            tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, [b, h, w, ci]), dy: tf.tensor4d(dyv, [b, h, w, co]) }, { strides: [1, 1], pad, dataFormat: 'NHWC', filterShape: [1, 1, ci, co] }) as tf.Tensor,
+          ),
+        );
+      expectCloseToScale(await run('wasm'), await run('cpu'));
+    }
+  });
+
   it('dilated conv2d forward matches cpu (tf.grad of it is refused by tfjs itself: no dilated conv2d gradient reaches the kernels)', async () => {
     const xv = seededArray(5, 2 * 9 * 9 * 3);
     const fv = seededArray(6, 3 * 3 * 3 * 4);
