@@ -82,7 +82,7 @@ try {
 }
 
 // 5. A PyTorch peer of the speed table, if the bench has one (run.sh calls it with --device cuda).
-const scripts = join(root, 'packages', 'bench', 'scripts');
+const scripts = join(root, 'packages', 'bench', 'python');
 const torch = existsSync(scripts) ? readdirSync(scripts).filter((n) => n.endsWith('.py')) : [];
 if (torch.length > 0) {
   mkdirSync(join(out, 'torch'), { recursive: true });

@@ -13,3 +13,4 @@ export {
   wasmTrainingKernelNames,
   wasmTrainingKernelsRegistered,
 } from './register';
+export { initNodeWasmThreads, MAX_NODE_WASM_THREADS } from './node-threads';

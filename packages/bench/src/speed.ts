@@ -1,17 +1,25 @@
 /**
  * `pnpm bench speed`: training step time and peak memory per backend, for the reference CNN
- * (conv32-pool-conv64-pool-dense128-dense10 on 28x28x1) and a CIFAR-style ResNet-20 (32x32x3),
- * Adam, batch 128. Self-contained: builds both models with tfjs-layers here.
+ * (conv32-pool-conv64-pool-dense128-dense10 on 28x28x1), CIFAR-style ResNet-20/56, VGG-11 (x0.5) and
+ * MobileNetV2 (alpha 0.25; 0.5 does not fit the 4 GiB wasm heap at batch 128) at 32x32x3, Adam, batch 128, plus the same step in PyTorch
+ * (`python/torch_speed.py`) when a `python3` with torch is there.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels, unregisterWasmTrainingKernels, useBackend } from '@trainkit/backend';
+import { initNodeWasmThreads, registerWasmTrainingKernels, unregisterWasmTrainingKernels, useBackend } from '@trainkit/backend';
 import { webgpuAdapter } from './adapter';
+import { mobileNetV2, resnet, vgg } from './models';
 
-export type SpeedModel = 'smallCnn' | 'resnet20';
+export type SpeedModel = 'smallCnn' | 'resnet20' | 'resnet56' | 'vgg11' | 'mobilenetv2';
 
-/** A backend row of the speed table: trainkit's names, plus `wasm-stock` (wasm without trainkit's kernels). */
-export type SpeedBackend = 'node-gpu' | 'node' | 'webgpu' | 'wasm' | 'wasm-stock' | 'cpu';
+/** Every model of the speed table. */
+export const SPEED_MODELS: readonly SpeedModel[] = ['smallCnn', 'resnet20', 'resnet56', 'vgg11', 'mobilenetv2'];
+
+/**
+ * A backend row of the speed table: trainkit's names, plus `wasm-stock` (wasm without trainkit's kernels) and
+ * `pytorch` (the PyTorch peer script, CPU).
+ */
+export type SpeedBackend = 'node-gpu' | 'node' | 'webgpu' | 'wasm' | 'wasm-stock' | 'cpu' | 'pytorch';
 
 export interface SpeedOptions {
   /** @defaultValue every backend: node-gpu, node, webgpu, wasm, wasm-stock, cpu (unavailable ones get a row with the reason) */
@@ -24,6 +32,16 @@ export interface SpeedOptions {
   warmup?: number;
   /** @defaultValue ['smallCnn', 'resnet20'] */
   models?: SpeedModel[];
+  /**
+   * CPU threads of wasm (Node: {@link initNodeWasmThreads}, before wasm first starts) and of PyTorch.
+   * @defaultValue the machine's logical cores, at most 8
+   */
+  threads?: number;
+  /**
+   * Python for the `pytorch` row. @defaultValue the first of `$TRAINKIT_PYTHON`, `python3`, `/usr/bin/python3`
+   * that imports torch (none: the row is skipped with the reason)
+   */
+  python?: string;
   /** Timed steps on the stock cpu backend (one reference-CNN step takes about a minute). @defaultValue 1 */
   cpuSteps?: number;
   /**
@@ -59,7 +77,13 @@ export interface SpeedRow {
   wasmHeapGrowth?: number;
   /** Steps in the growth window (`memorySteps`, else the timed steps). */
   growthSteps?: number;
-  /** The five kernels that took longest in the profiled step, `name: ms`. */
+  /** What `peakBytes` measures: `tf.profile` peakBytes, or PyTorch's peak RSS growth / CUDA max allocated. */
+  peakKind?: string;
+  /**
+   * The five kernels that took longest in the profiled step, `name: ms`, with the achieved GFLOP/s of
+   * convolutions and matrix products (`name: ms @ G GFLOP/s`). Op wrappers (`…__op`) that only nest
+   * other kernels are left out.
+   */
   topKernels?: string[];
   /** Why this row has no numbers. */
   skipped?: string;
@@ -109,7 +133,66 @@ export function buildResnet20(seed = 1): tf.LayersModel {
   return tf.model({ inputs: input, outputs: out });
 }
 
-const INPUT: Record<SpeedModel, [number, number, number]> = { smallCnn: [28, 28, 1], resnet20: [32, 32, 3] };
+const INPUT: Record<SpeedModel, [number, number, number]> = {
+  smallCnn: [28, 28, 1],
+  resnet20: [32, 32, 3],
+  resnet56: [32, 32, 3],
+  vgg11: [32, 32, 3],
+  mobilenetv2: [32, 32, 3],
+};
+
+function buildModel(model: SpeedModel): tf.LayersModel {
+  switch (model) {
+    case 'smallCnn':
+      return buildSmallCnn();
+    case 'resnet20':
+      return buildResnet20();
+    case 'resnet56':
+      return resnet({ depth: 56, inputShape: INPUT.resnet56 });
+    case 'vgg11':
+      return vgg({ inputShape: INPUT.vgg11, widthMultiplier: 0.5 });
+    case 'mobilenetv2':
+      return mobileNetV2({ inputShape: INPUT.mobilenetv2, alpha: 0.25 });
+  }
+}
+
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+
+/**
+ * Floating-point operations of one kernel call (2 per multiply-add) for convolutions, their gradients and
+ * matrix products; undefined for the rest.
+ *
+ * @internal
+ */
+export function kernelFlops(name: string, inputShapes: ReadonlyArray<readonly number[] | undefined>, outputShapes: ReadonlyArray<readonly number[] | undefined>): number | undefined {
+  const [a, b] = inputShapes;
+  const out = outputShapes[0];
+  if (a == null || b == null || out == null) return undefined;
+  switch (name) {
+    case 'Conv2D':
+    case 'FusedConv2D': // out [B,OH,OW,Co], filter [KH,KW,Ci,Co]
+      return 2 * prod(out) * prod(b.slice(0, 3));
+    case 'Conv2DBackpropInput': // dy [B,OH,OW,Co], filter [KH,KW,Ci,Co]
+      return 2 * prod(a) * prod(b.slice(0, 3));
+    case 'Conv2DBackpropFilter': // x, dy [B,OH,OW,Co] -> [KH,KW,Ci,Co]
+      return 2 * prod(b) * prod(out.slice(0, 3));
+    case 'DepthwiseConv2dNative':
+    case 'FusedDepthwiseConv2D': // out [B,OH,OW,C·m], filter [KH,KW,C,m]
+      return 2 * prod(out) * prod(b.slice(0, 2));
+    case 'DepthwiseConv2dNativeBackpropInput': // dy, filter
+      return 2 * prod(a) * prod(b.slice(0, 2));
+    case 'DepthwiseConv2dNativeBackpropFilter': // x, dy -> [KH,KW,C,m]
+      return 2 * prod(b) * prod(out.slice(0, 2));
+    case 'BatchMatMul':
+    case '_FusedMatMul': {
+      // out [..., M, N]; the contracted size is the dim of `a` that is neither M nor batch
+      const k = prod(a) / (prod(out) / (out[out.length - 1] as number));
+      return 2 * prod(out) * k;
+    }
+    default:
+      return undefined;
+  }
+}
 
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
@@ -146,7 +229,7 @@ async function measure(
   warmup: number,
   memorySteps: number,
 ): Promise<Omit<SpeedRow, 'model' | 'backend' | 'batchSize' | 'steps'>> {
-  const net = model === 'smallCnn' ? buildSmallCnn() : buildResnet20();
+  const net = buildModel(model);
   const opt = tf.train.adam(1e-3);
   const x = tf.randomNormal([batchSize, ...INPUT[model]], 0, 1, 'float32', 7);
   const y = tf.tidy(() => tf.oneHot(tf.randomUniform([batchSize], 0, 10, 'int32', 8) as tf.Tensor1D, 10));
@@ -191,12 +274,19 @@ async function measure(
     const tensorGrowth = measured ? tf.memory().numTensors - tensors : undefined;
     const heapAfter = measured ? wasmHeapBytes() : undefined;
     prof ??= await profiled();
-    const byKernel = new Map<string, number>();
-    for (const k of prof.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
+    const byKernel = new Map<string, { ms: number; flops: number | undefined }>();
+    for (const k of prof.kernels) {
+      if (k.name.endsWith('__op')) continue;
+      const e = byKernel.get(k.name) ?? { ms: 0, flops: 0 };
+      e.ms += Number(k.kernelTimeMs);
+      const f = kernelFlops(k.name, k.inputShapes as number[][], k.outputShapes as number[][]);
+      e.flops = f == null || e.flops == null ? undefined : e.flops + f;
+      byKernel.set(k.name, e);
+    }
     const topKernels = [...byKernel.entries()]
-      .sort((a, b) => b[1] - a[1])
+      .sort((a, b) => b[1].ms - a[1].ms)
       .slice(0, 5)
-      .map(([k, ms]) => `${k}: ${ms.toFixed(0)}`);
+      .map(([k, e]) => `${k}: ${e.ms.toFixed(0)}` + (e.flops != null && e.flops > 0 && e.ms > 0 ? ` @ ${(e.flops / e.ms / 1e6).toFixed(1)} GFLOP/s` : ''));
     return {
       stepMs: median(wall),
       cpuMs: median(cpu),
@@ -212,9 +302,53 @@ async function measure(
   }
 }
 
+/** A Python that imports torch, or why there is none. @internal */
+export async function findTorchPython(explicit?: string): Promise<{ python?: string; reason?: string }> {
+  const { spawnSync } = await import('node:child_process');
+  const env = process.env['TRAINKIT_PYTHON'];
+  const candidates = explicit != null ? [explicit] : [...(env ? [env] : []), 'python3', '/usr/bin/python3'];
+  const tried: string[] = [];
+  for (const py of candidates) {
+    const r = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status === 0) return { python: py };
+    tried.push(`${py}: ${r.error ? r.error.message : ((r.stderr ?? '').trim().split('\n').pop() ?? `exit ${r.status}`)}`);
+  }
+  return { reason: `no python3 with torch (${tried.join('; ')}); install python3 and torch (Debian: apt install python3-torch) for this row` };
+}
+
+async function torchScript(): Promise<string> {
+  const { existsSync } = await import('node:fs');
+  const { dirname, join } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const f = join(dir, 'python', 'torch_speed.py');
+    if (existsSync(f)) return f;
+    dir = dirname(dir);
+  }
+  throw new Error('python/torch_speed.py not found next to the bench');
+}
+
+/** One model's PyTorch step in a fresh Python process (so its peak RSS is that model's). */
+async function measureTorch(python: string, model: SpeedModel, batchSize: number, steps: number, warmup: number, threads: number): Promise<SpeedRow> {
+  const { spawnSync } = await import('node:child_process');
+  const args = [await torchScript(), '--models', model, '--batch', `${batchSize}`, '--steps', `${steps}`, '--warmup', `${warmup}`, '--threads', `${threads}`];
+  const r = spawnSync(python, args, { encoding: 'utf8', timeout: 3_600_000, maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`torch_speed.py failed: ${(r.stderr ?? r.error?.message ?? '').trim().split('\n').pop()}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {
+    torch: string;
+    threads: number;
+    rows: Array<{ stepMs: number; cpuMs: number; peakBytes: number; peakKind: string }>;
+  };
+  const row = out.rows[0];
+  if (row == null) throw new Error('torch_speed.py printed no row');
+  return { model, backend: 'pytorch', device: 'cpu', trainingKernels: `torch ${out.torch}`, threads: out.threads, batchSize, steps, ...row };
+}
+
 /**
  * Measures one Adam training step per (model, backend): median wall and CPU time over `steps`
  * timed steps after `warmup`, `tf.profile` peakBytes, tensor and wasm-heap growth, top kernels.
+ * Models are the outer loop, so each model's rows (PyTorch's included) run close together in time.
  * Unavailable backends and runs that fail (stock wasm lacks Conv2DBackpropFilter) become rows with
  * a one-line `skipped` reason.
  */
@@ -224,11 +358,12 @@ export async function runSpeed(opts: SpeedOptions = {}): Promise<SpeedResult> {
   const steps = opts.steps ?? 10;
   const warmup = opts.warmup ?? 2;
   const models = opts.models ?? ['smallCnn', 'resnet20'];
-  const backends = opts.backends ?? ['node-gpu', 'node', 'webgpu', 'wasm', 'wasm-stock', 'cpu'];
+  const backends = opts.backends ?? ['node-gpu', 'node', 'webgpu', 'wasm', 'wasm-stock', 'cpu', 'pytorch'];
   const cpuSteps = opts.cpuSteps ?? 1;
   const cpuModels = opts.cpuModels ?? ['smallCnn'];
   const memorySteps = opts.memorySteps ?? 0;
   const os = await import('node:os');
+  const threads = opts.threads ?? Math.min(8, Math.max(1, os.cpus().length));
   const result: SpeedResult = {
     machine: {
       cpus: os.cpus()[0]?.model ?? 'unknown',
@@ -241,19 +376,46 @@ export async function runSpeed(opts: SpeedOptions = {}): Promise<SpeedResult> {
     rows: [],
   };
   const prev = tf.getBackend();
+  const wasmStarted = () => (tf.engine().registry as Record<string, unknown>)['wasm'] != null;
+  if (backends.some((b) => b === 'wasm' || b === 'wasm-stock') && !wasmStarted()) {
+    const n = await initNodeWasmThreads(threads);
+    log(`speed: wasm started with ${n} thread(s)`);
+  }
+  const torch = backends.includes('pytorch') ? await findTorchPython(opts.python) : {};
+  const available = new Map<string, Awaited<ReturnType<typeof selectBackend>> | string>();
   try {
-    for (const backend of backends) {
-      let info: Awaited<ReturnType<typeof selectBackend>>;
-      try {
-        info = await selectBackend(backend);
-      } catch (err) {
-        const reason = err instanceof Error ? (err.message.split('\n')[0] ?? '').replace(/ Install: .*$/, '') : String(err);
-        for (const model of models) result.rows.push({ model, backend, batchSize, steps: 0, skipped: reason });
-        log(`speed: skip ${backend}: ${reason}`);
-        continue;
-      }
-      try {
-        for (const model of models) {
+    for (const model of models) {
+      for (const backend of backends) {
+        if (backend === 'pytorch') {
+          if (torch.python == null) {
+            result.rows.push({ model, backend, batchSize, steps: 0, skipped: torch.reason ?? 'no python' });
+            continue;
+          }
+          log(`speed: ${model} on pytorch (${torch.python}, ${threads} thread(s)): ${warmup} warm-up + ${steps} timed steps at batch ${batchSize}`);
+          try {
+            const row = await measureTorch(torch.python, model, batchSize, steps, warmup, threads);
+            result.rows.push(row);
+            log(`speed: ${model} on pytorch: ${row.stepMs?.toFixed(0)} ms/step (cpu ${row.cpuMs?.toFixed(0)} ms)`);
+          } catch (err) {
+            const reason = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+            result.rows.push({ model, backend, batchSize, steps: 0, skipped: reason });
+            log(`speed: ${model} on pytorch failed: ${reason}`);
+          }
+          continue;
+        }
+        let info = available.get(backend);
+        try {
+          if (info === undefined || typeof info !== 'string') info = await selectBackend(backend);
+        } catch (err) {
+          info = err instanceof Error ? (err.message.split('\n')[0] ?? '').replace(/ Install: .*$/, '') : String(err);
+          log(`speed: skip ${backend}: ${info}`);
+        }
+        available.set(backend, info);
+        if (typeof info === 'string') {
+          result.rows.push({ model, backend, batchSize, steps: 0, skipped: info });
+          continue;
+        }
+        try {
           const isCpu = backend === 'cpu';
           if (isCpu && !cpuModels.includes(model)) {
             result.rows.push({ model, backend, ...info, batchSize, steps: 0, skipped: 'not run on stock cpu (minutes per step; pass cpuModels)' });
@@ -264,46 +426,52 @@ export async function runSpeed(opts: SpeedOptions = {}): Promise<SpeedResult> {
           log(`speed: ${model} on ${backend}: ${w} warm-up + ${n} timed steps at batch ${batchSize}`);
           try {
             const m = await measure(model, batchSize, n, w, isCpu ? 0 : memorySteps);
-            result.rows.push({ model, backend, ...info, batchSize, steps: n, ...m });
+            result.rows.push({ model, backend, ...info, batchSize, steps: n, peakKind: 'tf.profile peakBytes', ...m });
             log(`speed: ${model} on ${backend}: ${m.stepMs?.toFixed(0)} ms/step (cpu ${m.cpuMs?.toFixed(0)} ms), peak ${(Number(m.peakBytes) / 2 ** 20).toFixed(0)} MiB`);
           } catch (err) {
             const reason = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
             result.rows.push({ model, backend, ...info, batchSize, steps: 0, skipped: reason });
             log(`speed: ${model} on ${backend} failed: ${reason}`);
           }
+        } finally {
+          if (backend === 'wasm-stock') registerWasmTrainingKernels();
         }
-      } finally {
-        if (backend === 'wasm-stock') registerWasmTrainingKernels();
       }
     }
   } finally {
-    await tf.setBackend(prev).catch(() => false);
+    if (prev != null) await tf.setBackend(prev).catch(() => false);
   }
   return result;
 }
 
-/** The result as a Markdown table with speedups against stock cpu where it ran. */
+const ratio = (a: number | undefined, b: number | undefined) => (a != null && b != null && b > 0 ? a / b : undefined);
+
+/** The result as a Markdown table with speedups against stock cpu and ratios to PyTorch where they ran. */
 export function formatSpeedTable(result: SpeedResult): string {
   const lines = [
     `Machine: ${result.machine.cpus} (${result.machine.cores} cores), Node ${result.machine.node}, ${result.machine.platform}` +
       (result.machine.loadAvg ? `, load avg ${result.machine.loadAvg.join('/')}` : ''),
     '',
-    '| model | backend | kernels | batch | steps | step ms (median) | CPU ms | peak MiB | vs stock cpu | tensors / wasm heap growth | top kernels (ms) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| model | backend | kernels | threads | batch | steps | step ms (median) | CPU ms | peak MiB | vs PyTorch (wall / CPU) | vs stock cpu | tensors / wasm heap growth | top kernels (ms) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of result.rows) {
     if (r.skipped != null) {
-      lines.push(`| ${r.model} | ${r.backend} | ${r.trainingKernels ?? ''} | ${r.batchSize} | - | - | - | - | - | - | skipped: ${r.skipped.replace(/\|/g, '/')} |`);
+      lines.push(`| ${r.model} | ${r.backend} | ${r.trainingKernels ?? ''} | ${r.threads ?? ''} | ${r.batchSize} | - | - | - | - | - | - | - | skipped: ${r.skipped.replace(/\|/g, '/')} |`);
       continue;
     }
     const cpu = result.rows.find((c) => c.model === r.model && c.backend === 'cpu' && c.stepMs != null);
-    const speedup =
-      cpu?.stepMs != null && r.stepMs != null && cpu.cpuMs != null && r.cpuMs != null
-        ? `${(cpu.stepMs / r.stepMs).toFixed(0)}x (CPU ${(cpu.cpuMs / r.cpuMs).toFixed(0)}x)`
-        : '-';
+    const sc = ratio(cpu?.stepMs, r.stepMs);
+    const scc = ratio(cpu?.cpuMs, r.cpuMs);
+    const speedup = sc != null && scc != null ? `${sc.toFixed(0)}x (CPU ${scc.toFixed(0)}x)` : '-';
+    const pt = result.rows.find((c) => c.model === r.model && c.backend === 'pytorch' && c.stepMs != null);
+    const pw = r.backend === 'pytorch' ? undefined : ratio(r.stepMs, pt?.stepMs);
+    const pc = r.backend === 'pytorch' ? undefined : ratio(r.cpuMs, pt?.cpuMs);
+    const vsTorch = pw != null && pc != null ? `${pw.toFixed(2)}x / ${pc.toFixed(2)}x` : '-';
     const growth = r.growthSteps == null ? '-' : `${r.tensorGrowth} / ${r.wasmHeapGrowth ?? '-'} B over ${r.growthSteps} steps`;
+    const peak = `${(Number(r.peakBytes) / 2 ** 20).toFixed(0)}${r.backend === 'pytorch' ? ' (RSS growth)' : ''}`;
     lines.push(
-      `| ${r.model} | ${r.backend} (${r.device}${r.adapter ? `, ${r.adapter}` : ''}) | ${r.trainingKernels} | ${r.batchSize} | ${r.steps} | ${r.stepMs?.toFixed(0)} | ${r.cpuMs?.toFixed(0)} | ${(Number(r.peakBytes) / 2 ** 20).toFixed(0)} | ${speedup} | ${growth} | ${(r.topKernels ?? []).join(', ')} |`,
+      `| ${r.model} | ${r.backend} (${r.device}${r.adapter ? `, ${r.adapter}` : ''}) | ${r.trainingKernels} | ${r.threads ?? ''} | ${r.batchSize} | ${r.steps} | ${r.stepMs?.toFixed(0)} | ${r.cpuMs?.toFixed(0)} | ${peak} | ${vsTorch} | ${speedup} | ${growth} | ${(r.topKernels ?? []).join(', ')} |`,
     );
   }
   return lines.join('\n');

@@ -83,6 +83,16 @@ export class WasmOps {
     return this.run('PadV2', { x }, { paddings, constantValue: 0 });
   }
 
+  /** Frees intermediates now (before {@link dispose}) to keep a kernel's peak heap down. */
+  free(...ts: TensorInfo[]): void {
+    for (const t of ts) {
+      const i = this.temps.lastIndexOf(t);
+      if (i < 0) continue;
+      this.temps.splice(i, 1);
+      this.backend.disposeData(t.dataId);
+    }
+  }
+
   /** Removes `t` from the free list: the caller now owns it. */
   keep(t: TensorInfo): TensorInfo {
     const i = this.temps.lastIndexOf(t);

@@ -31,7 +31,14 @@ function checkNhwc(kernel: string, dataFormat: string | undefined): void {
  * @internal
  */
 export function conv2dFilterGrad(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo {
-  const [B] = x.shape as [number, number, number, number];
+  const [B, H, W, Ci] = x.shape as [number, number, number, number];
+  const p = info.padInfo;
+  if (info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 && p.top === 0 && p.left === 0 && info.outHeight === H && info.outWidth === W) {
+    // A 1x1 stride-1 convolution is a matrix product: dW = xᵀ·dy over the B·H·W pixels (XNNPACK GEMM),
+    // where the convolution form would be one 1x1 output with an OH x OW "filter".
+    const g = ops.run('BatchMatMul', { a: ops.reshape(x, [1, B * H * W, Ci]), b: ops.reshape(dy, [1, B * H * W, info.outChannels]) }, { transposeA: true, transposeB: false });
+    return ops.reshape(g, [1, 1, Ci, info.outChannels]);
+  }
   // The batch is the reduction axis of this convolution. One huge reduction streams the whole
   // packed dy per output tile (cache-missing); chunks of the batch keep it in cache, and the
   // partial filters are summed (AddN).

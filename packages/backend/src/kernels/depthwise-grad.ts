@@ -13,52 +13,62 @@ import { dilateSpatial, fullCorrelationInput } from './conv2d-grad';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 
+interface HeapBackend {
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
 /**
  * Filter gradient of a depthwise convolution with channel multiplier M:
  * dW[kh,kw,c,m] = Σ_{b,oh,ow} x[b, oh·s + kh·d − pT, ow·s + kw·d − pL, c] · dy[b,oh,ow,c·M + m],
- * one strided window of the padded input per filter tap, multiplied by dy and reduced.
+ * in one pass over dy on the wasm heap: each output pixel's dy row is multiplied into every tap's
+ * accumulator row (float64), with no window copies or full-size products.
  *
  * @internal
  */
-export function depthwiseFilterGrad(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo {
+export function depthwiseFilterGrad(backend: unknown, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo {
   const [B, H, W, C] = x.shape as [number, number, number, number];
   const { filterHeight: KH, filterWidth: KW, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw } = info;
   const { dilationHeight: dh, dilationWidth: dw } = info;
-  const M = info.outChannels / C;
+  const CM = info.outChannels;
+  const M = CM / C;
   const pT = info.padInfo.top;
   const pL = info.padInfo.left;
-  const needH = (OH - 1) * sh + (KH - 1) * dh + 1;
-  const needW = (OW - 1) * sw + (KW - 1) * dw + 1;
-  const xp = ops.pad(x, [
-    [0, 0],
-    [pT, Math.max(needH - H - pT, 0)],
-    [pL, Math.max(needW - W - pL, 0)],
-    [0, 0],
-  ]);
-  const dy5 = ops.reshape(dy, [B, OH, OW, C, M]);
-  const taps: TensorInfo[] = [];
-  for (let kh = 0; kh < KH; kh++) {
-    for (let kw = 0; kw < KW; kw++) {
-      const win = ops.run(
-        'StridedSlice',
-        { x: xp },
-        {
-          begin: [0, kh * dh, kw * dw, 0],
-          end: [B, kh * dh + (OH - 1) * sh + 1, kw * dw + (OW - 1) * sw + 1, C],
-          strides: [1, sh, sw, 1],
-          beginMask: 0,
-          endMask: 0,
-          ellipsisMask: 0,
-          newAxisMask: 0,
-          shrinkAxisMask: 0,
-        },
-      ); // [B, OH, OW, C]
-      const prod = ops.run('Multiply', { a: ops.reshape(win, [B, OH, OW, C, 1]), b: dy5 });
-      taps.push(ops.run('Sum', { x: prod }, { axis: [0, 1, 2], keepDims: false })); // [C, M]
+  const be = backend as HeapBackend;
+  const xv = be.typedArrayFromHeap(x);
+  const dyv = be.typedArrayFromHeap(dy);
+  const acc = new Float64Array(KH * KW * CM);
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const d0 = ((b * OH + oh) * OW + ow) * CM;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * sh + kh * dh - pT;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * sw + kw * dw - pL;
+            if (iw < 0 || iw >= W) continue;
+            const x0 = ((b * H + ih) * W + iw) * C;
+            const a0 = (kh * KW + kw) * CM;
+            if (M === 1) {
+              for (let c = 0; c < C; c++) acc[a0 + c] = (acc[a0 + c] as number) + (xv[x0 + c] as number) * (dyv[d0 + c] as number);
+            } else {
+              for (let c = 0; c < C; c++) {
+                const xc = xv[x0 + c] as number;
+                for (let m = 0; m < M; m++) {
+                  const j = c * M + m;
+                  acc[a0 + j] = (acc[a0 + j] as number) + xc * (dyv[d0 + j] as number);
+                }
+              }
+            }
+          }
+        }
+      }
     }
   }
-  const packed = ops.runList('Pack', taps, { axis: 0 }); // [KH*KW, C, M]
-  return ops.reshape(packed, [KH, KW, C, M]);
+  const out = be.makeOutput([KH, KW, C, M], 'float32');
+  be.typedArrayFromHeap(out).set(acc);
+  return out;
 }
 
 /**
@@ -98,7 +108,7 @@ function backpropFilter({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): 
     dimRoundingMode,
     true,
   );
-  return withOps(backend, (ops) => depthwiseFilterGrad(ops, x, dy, info));
+  return depthwiseFilterGrad(backend, x, dy, info);
 }
 
 function backpropInput({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo {

@@ -18,12 +18,16 @@ function expectCloseToScale(a: { values: Float32Array; shape: number[] }, e: { v
   expect(err / scale).toBeLessThanOrEqual(1e-4);
 }
 
+/** Mostly small sizes (fast on cpu), a quarter of the draws up to `max`. */
+const size = (small: number, max: number) =>
+  fc.oneof({ arbitrary: fc.integer({ min: 1, max: small }), weight: 3 }, { arbitrary: fc.integer({ min: small + 1, max }), weight: 1 });
+
 const geometry = fc.record({
-  b: fc.integer({ min: 1, max: 3 }),
+  b: size(3, 16),
   h: fc.integer({ min: 1, max: 9 }),
   w: fc.integer({ min: 1, max: 9 }),
-  ci: fc.integer({ min: 1, max: 5 }),
-  co: fc.integer({ min: 1, max: 5 }),
+  ci: size(5, 64),
+  co: size(5, 64),
   kh: fc.integer({ min: 1, max: 4 }),
   kw: fc.integer({ min: 1, max: 4 }),
   sh: fc.integer({ min: 1, max: 3 }),
@@ -35,53 +39,95 @@ const geometry = fc.record({
 });
 
 describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
-  it('on random shapes, strides, paddings', async () => {
+  it('on random shapes, strides, dilations, paddings (channels 1–64, batch 1–16)', async () => {
     let checked = 0;
+    let dilated = 0;
     await fc.assert(
       fc.asyncProperty(geometry, async (g) => {
-        // conv2d gradients have no dilation in tfjs: strides only.
+        // tf.grad refuses dilated conv2d (tfjs' Conv2D gradient asserts dilation 1), but the kernels take a
+        // `dilations` attribute; tfjs allows strides > 1 or dilations > 1, not both.
         const pad: Pad = g.padKind === 'explicit' ? [[0, 0], [g.pads[0], g.pads[1]], [g.pads[2], g.pads[3]], [0, 0]] : (g.padKind as 'same' | 'valid');
+        const strides: [number, number] = g.dil > 1 ? [1, 1] : [g.sh, g.sw];
+        const d = g.dil;
         const xShape: [number, number, number, number] = [g.b, g.h, g.w, g.ci];
         const fShape: [number, number, number, number] = [g.kh, g.kw, g.ci, g.co];
         let info;
         try {
-          info = tf.backend_util.computeConv2DInfo(xShape, fShape, [g.sh, g.sw], 1, pad);
+          info = tf.backend_util.computeConv2DInfo(xShape, fShape, strides, d, pad);
         } catch {
           return;
         }
         if (info.outHeight <= 0 || info.outWidth <= 0) return;
         checked++;
+        if (d > 1) dilated++;
         const dyShape = info.outShape;
         const xv = seededArray(g.seed, xShape.reduce((a, b) => a * b));
         const fv = seededArray(g.seed + 1, fShape.reduce((a, b) => a * b));
         const dyv = seededArray(g.seed + 2, dyShape.reduce((a, b) => a * b));
-        const attrs = { strides: [g.sh, g.sw], pad, dataFormat: 'NHWC' };
-        const filterGrad = (be: string) =>
+        const attrs = { strides, dilations: [d, d], pad, dataFormat: 'NHWC' };
+        // The cpu kernels ignore dilations: the reference uses the equivalent undilated filter (zeros between taps).
+        const eShape: [number, number, number, number] = [(g.kh - 1) * d + 1, (g.kw - 1) * d + 1, g.ci, g.co];
+        const tap = (i: number, j: number) => (i * d * eShape[1] + j * d) * g.ci * g.co;
+        const ev = new Float32Array(eShape.reduce((a, b) => a * b));
+        for (let i = 0; i < g.kh; i++)
+          for (let j = 0; j < g.kw; j++) ev.set(fv.subarray((i * g.kw + j) * g.ci * g.co, (i * g.kw + j + 1) * g.ci * g.co), tap(i, j));
+        const refAttrs = { strides, dilations: [1, 1], pad, dataFormat: 'NHWC' };
+        const filterGrad = (be: string, at: object, shape: number[]) =>
           onBackend(be, () =>
             tf.tidy(() =>
-              tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, xShape), dy: tf.tensor(dyv, dyShape) }, { ...attrs, filterShape: fShape }) as tf.Tensor,
+              tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, xShape), dy: tf.tensor(dyv, dyShape) }, { ...at, filterShape: shape }) as tf.Tensor,
             ),
           );
-        const inputGrad = (be: string) =>
+        const inputGrad = (be: string, at: object, f: Float32Array, shape: number[]) =>
           onBackend(be, () =>
             tf.tidy(() =>
-              tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dyv, dyShape), filter: tf.tensor4d(fv, fShape) }, { ...attrs, inputShape: xShape }) as tf.Tensor,
+              tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dyv, dyShape), filter: tf.tensor4d(f, shape as [number, number, number, number]) }, { ...at, inputShape: xShape }) as tf.Tensor,
             ),
           );
-        const ref = await filterGrad('cpu');
-        expectCloseToScale(await filterGrad('wasm'), ref);
+        const full = await filterGrad('cpu', refAttrs, eShape);
+        const taps = new Float32Array(fShape.reduce((a, b) => a * b));
+        for (let i = 0; i < g.kh; i++)
+          for (let j = 0; j < g.kw; j++) taps.set(full.values.subarray(tap(i, j), tap(i, j) + g.ci * g.co), (i * g.kw + j) * g.ci * g.co);
+        const ref = { values: taps, shape: fShape };
+        expectCloseToScale(await filterGrad('wasm', attrs, fShape), ref);
         // Also the batch-chunked path (one sample per chunk, partial filters summed).
         const prev = setFilterGradChunkBytes(1);
         try {
-          expectCloseToScale(await filterGrad('wasm'), ref);
+          expectCloseToScale(await filterGrad('wasm', attrs, fShape), ref);
         } finally {
           setFilterGradChunkBytes(prev);
         }
-        expectCloseToScale(await inputGrad('wasm'), await inputGrad('cpu'));
+        expectCloseToScale(await inputGrad('wasm', attrs, fv, fShape), await inputGrad('cpu', refAttrs, ev, eShape));
       }),
-      { seed: 42, numRuns: 50 },
+      { seed: 42, numRuns: 60 },
     );
     expect(checked).toBeGreaterThanOrEqual(30);
+    expect(dilated).toBeGreaterThanOrEqual(10);
+  });
+
+  it('1x1 stride-1 filter gradients (the matrix-product path) match cpu, channels up to 64, batch up to 16', async () => {
+    for (const [b, h, w, ci, co, pad] of [
+      [16, 5, 7, 64, 48, 'same'],
+      [1, 1, 1, 1, 1, 'valid'],
+      [3, 4, 4, 7, 64, 'valid'],
+    ] as Array<[number, number, number, number, number, 'same' | 'valid']>) {
+      const xv = seededArray(b + ci, b * h * w * ci);
+      const dyv = seededArray(co + 1, b * h * w * co);
+      const run = (be: string) =>
+        onBackend(be, () =>
+          tf.tidy(() =>
+            tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, [b, h, w, ci]), dy: tf.tensor4d(dyv, [b, h, w, co]) }, { strides: [1, 1], pad, dataFormat: 'NHWC', filterShape: [1, 1, ci, co] }) as tf.Tensor,
+          ),
+        );
+      expectCloseToScale(await run('wasm'), await run('cpu'));
+    }
+  });
+
+  it('dilated conv2d forward matches cpu (tf.grad of it is refused by tfjs itself: no dilated conv2d gradient reaches the kernels)', async () => {
+    const xv = seededArray(5, 2 * 9 * 9 * 3);
+    const fv = seededArray(6, 3 * 3 * 3 * 4);
+    const fwd = (be: string) => onBackend(be, () => tf.tidy(() => tf.conv2d(tf.tensor4d(xv, [2, 9, 9, 3]), tf.tensor4d(fv, [3, 3, 3, 4]), 1, 'same', 'NHWC', 2)));
+    expectCloseToScale(await fwd('wasm'), await fwd('cpu'));
   });
 });
 

@@ -23,7 +23,8 @@ Usage:
   trainkit-bench run <experiment...|all> [--profile smoke|quick|standard|gpu|paper] [--seeds N]
                      [--backend auto|wasm|cpu|node|node-gpu|webgpu] [--data DIR] [--out DIR] [--shard i/n] [--force]
   trainkit-bench report [DIR...] [--out DIR]   merge result folders into report.md + report.html
-  trainkit-bench speed [--backends a,b] [--models smallCnn,resnet20] [--steps N] [--out DIR]   step time per backend
+  trainkit-bench speed [--backends a,b] [--models smallCnn,resnet20,resnet56,vgg11,mobilenetv2] [--steps N] [--threads N] [--python PATH] [--out DIR]
+                                       step time per backend and PyTorch (when python3 with torch is there)
 
 Results: <out>/<experiment>/<run-id>.json (default out: packages/bench/results). Finished runs are skipped, so an
 interrupted sweep resumes (--force re-runs them). --shard i/n runs every n-th job starting at the i-th (1-based) of the planned list.
@@ -45,7 +46,7 @@ interface Parsed {
   flags: Map<string, string>;
 }
 
-const VALUE_FLAGS = new Set(['profile', 'seeds', 'backend', 'data', 'out', 'shard', 'backends', 'steps', 'models']);
+const VALUE_FLAGS = new Set(['profile', 'seeds', 'backend', 'data', 'out', 'shard', 'backends', 'steps', 'models', 'threads', 'python']);
 const BOOL_FLAGS = new Set(['help', 'force']);
 
 function parseArgs(argv: readonly string[]): Parsed {
@@ -143,11 +144,23 @@ async function cmdReport(p: Parsed, all: readonly ExperimentDefinition[], io: Cl
 }
 
 async function cmdSpeed(p: Parsed, io: CliIo, outDir: string): Promise<number> {
-  const { runSpeed, formatSpeedTable } = await import('../speed');
+  const { runSpeed, formatSpeedTable, SPEED_MODELS } = await import('../speed');
   const backends = p.flags.get('backends')?.split(',').filter(Boolean);
   const steps = countFlag(p, 'steps', 100_000);
   const models = p.flags.get('models')?.split(',').filter(Boolean) as SpeedModel[] | undefined;
-  const result = await runSpeed({ ...(backends ? { backends } : {}), ...(steps ? { steps } : {}), ...(models ? { models } : {}), log: io.out });
+  const bad = models?.find((m) => !SPEED_MODELS.includes(m));
+  if (bad !== undefined) throw new TrainkitError('INVALID_ARGUMENT', `--models: unknown model "${bad}"; known: ${SPEED_MODELS.join(', ')}`, '--models');
+  const threads = p.flags.get('threads') ? Number(p.flags.get('threads')) : undefined;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 8)) throw new TrainkitError('INVALID_ARGUMENT', `--threads must be an integer from 1 to 8; received "${p.flags.get('threads')}"`, '--threads');
+  const python = p.flags.get('python');
+  const result = await runSpeed({
+    ...(backends ? { backends } : {}),
+    ...(steps ? { steps } : {}),
+    ...(models ? { models } : {}),
+    ...(threads ? { threads } : {}),
+    ...(python ? { python } : {}),
+    log: io.out,
+  });
   const table = formatSpeedTable(result);
   io.out(table);
   io.out(`saved ${saveSpeed(outDir, result, table)}`);

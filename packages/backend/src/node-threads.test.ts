@@ -1,0 +1,80 @@
+import { describe, expect, it, beforeAll } from 'vitest';
+import { tf, seededArray } from '@trainkit/test-utils';
+import { TrainkitError } from '@trainkit/core';
+import '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { initNodeWasmThreads } from './node-threads';
+import { onBackend } from './internal/test-helpers';
+
+// Each vitest file runs in its own process (pool 'forks'), so wasm starts here, threaded.
+let threads = 0;
+beforeAll(async () => {
+  threads = await initNodeWasmThreads(2);
+});
+
+function maxRelErr(a: Float32Array, e: Float32Array): number {
+  let scale = 1;
+  for (const v of e) scale = Math.max(scale, Math.abs(v));
+  let err = 0;
+  for (let i = 0; i < e.length; i++) err = Math.max(err, Math.abs((a[i] as number) - (e[i] as number)));
+  return err / scale;
+}
+
+describe('initNodeWasmThreads', () => {
+  it('starts the threaded build with 2 XNNPACK threads, previous backend still active', () => {
+    expect(threads).toBe(2);
+    expect(getThreadsCount()).toBe(2);
+    expect(tf.getBackend()).not.toBe('wasm');
+    const be = tf.engine().registry['wasm'] as unknown as { wasm: { HEAPU8: Uint8Array } };
+    expect(be.wasm.HEAPU8.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it('threaded convolutions and their gradients (trainkit kernels) match cpu', async () => {
+    const x0 = seededArray(1, 8 * 12 * 12 * 16);
+    const w0 = seededArray(2, 3 * 3 * 16 * 32);
+    const grads = (be: string) =>
+      onBackend(be, () =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(x0, [8, 12, 12, 16]);
+          const w = tf.tensor4d(w0, [3, 3, 16, 32]);
+          const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.relu(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))));
+          const [dx, dw] = tf.grads(f)([x, w]);
+          return tf.concat([tf.reshape(dx as tf.Tensor, [-1]), tf.reshape(dw as tf.Tensor, [-1])]);
+        }),
+      );
+    const ref = await grads('cpu');
+    const got = await grads('wasm');
+    expect(maxRelErr(got.values, ref.values)).toBeLessThanOrEqual(1e-4);
+  });
+
+  // Normally ~2 s; threads that wait on each other can take far longer when other processes hold the cores.
+  it('grows neither tensors nor the wasm heap over 200 threaded training steps', { timeout: 180_000 }, async () => {
+    await tf.setBackend('wasm');
+    try {
+      const w = tf.tidy(() => tf.variable(tf.tensor4d(seededArray(3, 3 * 3 * 4 * 8, -0.3, 0.3), [3, 3, 4, 8])));
+      const x = tf.tensor4d(seededArray(4, 4 * 8 * 8 * 4), [4, 8, 8, 4]);
+      const opt = tf.train.adam(1e-3);
+      const step = () => opt.minimize(() => tf.mean(tf.square(tf.conv2d(x, w as tf.Tensor4D, 1, 'same'))), true)?.dispose();
+      for (let i = 0; i < 5; i++) step();
+      const be = tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } };
+      const tensors = tf.memory().numTensors;
+      const heap = be.wasm.HEAPU8.buffer.byteLength;
+      for (let i = 0; i < 200; i++) step();
+      expect(tf.memory().numTensors - tensors).toBe(0);
+      expect(be.wasm.HEAPU8.buffer.byteLength - heap).toBe(0);
+      tf.dispose([w, x]);
+      opt.dispose();
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+
+  it('rejects a second call and bad counts, changing nothing', async () => {
+    await expect(initNodeWasmThreads(2)).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    for (const bad of [0, 9, 1.5, Number.NaN]) {
+      await expect(initNodeWasmThreads(bad)).rejects.toBeInstanceOf(TrainkitError);
+      await expect(initNodeWasmThreads(bad)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'threads' });
+    }
+    expect(getThreadsCount()).toBe(2);
+  });
+});
