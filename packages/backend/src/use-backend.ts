@@ -5,6 +5,7 @@ import { explainNoDawnAdapter, probeWebgl, webgpuAdapterInfo, type AdapterInfo }
 import { resolveDawn, vulkanFacts } from './internal/dawn';
 import { missingNodeWasmFile, watchWasmFetches, wasmThreadsInUse, type WasmModule } from './internal/wasm-setup';
 import { registerWasmTrainingKernels } from './register';
+import { initNodeWasmThreads } from './node-threads';
 
 export type { AdapterInfo } from './internal/adapter';
 export type { WasmModule } from './internal/wasm-setup';
@@ -245,7 +246,7 @@ async function nodeWasmDir(): Promise<string | undefined> {
 
 /** Whether this page may run wasm threads, and if not, why. */
 function threadsBlocked(): string | undefined {
-  if (isNode()) return 'tfjs runs wasm single-threaded in Node (tfjs#3830)';
+  if (isNode()) return undefined; // tfjs turns threads off in Node (tfjs#3830); initNodeWasmThreads starts them
   const g = globalThis as { crossOriginIsolated?: boolean; SharedArrayBuffer?: unknown };
   if (g.crossOriginIsolated !== true) {
     return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
@@ -278,6 +279,8 @@ async function tryWasm(opts: UseBackendOptions, warnings: string[]): Promise<Att
     if (opts.wasmPaths != null || threads != null) {
       warnings.push('wasmPaths/threads ignored: the wasm backend was already initialised (call useBackend before anything else uses wasm)');
     }
+  } else if (isNode() && threads != null && threads > 1) {
+    await initNodeWasmThreads(threads, opts.wasmPaths != null ? { wasmPaths: opts.wasmPaths } : {});
   } else {
     const wanted = opts.wasmPaths != null || (threads != null && blocked == null);
     if (wanted && (mod?.setWasmPaths == null || mod.setThreadsCount == null)) {
@@ -308,7 +311,7 @@ async function tryWasm(opts: UseBackendOptions, warnings: string[]): Promise<Att
   }
   registerWasmTrainingKernels();
   const used = wasmThreadsInUse(tf.backend(), mod);
-  if (threads != null && used !== threads) {
+  if (threads != null && used !== threads && !initialised) {
     const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
     warnings.push(`threads: ${threads} requested, tfjs runs ${used} (it caps wasm threads at half of navigator.hardwareConcurrency${cores != null ? ` = ${cores}` : ''}, and at 8)`);
   }
