@@ -1,4 +1,4 @@
-import { clone, type Variable } from '@tensorflow/tfjs-core';
+import { clone, type Tensor, type Variable } from '@tensorflow/tfjs-core';
 import { TrainkitError, checkNumber, invalidArgument, isTensorLike, readBack, type ParamsArg } from '@trainkit/core';
 import { byName, checkTensorMap, isModelLike, resolveVariables } from './internal/params';
 import { applyMasks, disposeMasks, magnitudeMasks, maskSparsity, prunableParams, type MagnitudeMaskArgs, type Masks } from './mask';
@@ -189,7 +189,7 @@ export async function iterativeMagnitudePruning(args: ImpArgs): Promise<PruneRes
   const vars = resolveVariables('model', args.model, true);
   const params = prunableOf(args.model, args.params);
   // Mask selection reads weights with dataSync(): read them back first (webgpu in Node has no synchronous readback).
-  await readBack(vars);
+  await readBack(live(vars));
   magnitudeMasks(params, { sparsity: 0, exclude: args.exclude }).forEach((m) => m.dispose()); // validates params / exclude early
 
   const init = snapshot(vars);
@@ -246,10 +246,10 @@ export async function pruneAndFinetune(args: PruneAndFinetuneArgs): Promise<Prun
   const params = prunableOf(args.model, args.params);
   // Check the mask (or its arguments) before any training.
   if (args.mask instanceof Map) {
-    await readBack([...args.mask.values()].filter(isTensorLike)); // the 0/1 check reads with dataSync()
+    await readBack(live([...args.mask.values()])); // the 0/1 check reads with dataSync()
     checkTensorMap('mask', args.mask, byName(vars), { binary: true });
   } else {
-    await readBack(vars); // mask selection reads weights with dataSync()
+    await readBack(live(vars)); // mask selection reads weights with dataSync()
     disposeMasks(magnitudeMasks(params, args.mask));
   }
   const init = snapshot(vars);
@@ -258,7 +258,7 @@ export async function pruneAndFinetune(args: PruneAndFinetuneArgs): Promise<Prun
     let metrics: Record<string, number> = {};
     if (pretrainEpochs > 0) metrics = await runTrain(train, pretrainEpochs, { phase: 'pretrain', round: 0, masks: null, steps: null }, vars);
     out.push({ round: 0, phase: 'pretrain', sparsity: 0, masks: null, metrics, trained: snapshot(vars) });
-    if (!(args.mask instanceof Map)) await readBack(vars);
+    if (!(args.mask instanceof Map)) await readBack(live(vars));
     const masks = args.mask instanceof Map ? copyMasks(args.mask) : magnitudeMasks(params, args.mask);
     out.push({ round: 1, phase: 'finetune', sparsity: maskSparsity(masks), masks, metrics: {}, trained: null });
     applyMasks(vars, masks);
@@ -277,4 +277,9 @@ function copyMasks(masks: Masks): Masks {
   const out: Masks = new Map();
   for (const [name, m] of masks) out.set(name, clone(m));
   return out;
+}
+
+/** The live tensors among `xs` (a disposed or foreign one is left for the checks that name it). */
+function live(xs: readonly unknown[]): Tensor[] {
+  return xs.filter((t): t is Tensor => isTensorLike(t) && !t.isDisposed);
 }
