@@ -24,10 +24,10 @@ interface Problem {
 /** Runs in the page: every problem of every inline SVG and <pre> block. */
 function findProblems(): Problem[] {
   const out: Problem[] = [];
-  const svgs = [...document.querySelectorAll('svg')];
+  const svgs = Array.from(document.querySelectorAll('svg'));
   svgs.forEach((svg, i) => {
     const box = svg.getBoundingClientRect();
-    for (const t of [...svg.querySelectorAll('text')]) {
+    for (const t of Array.from(svg.querySelectorAll('text'))) {
       const text = (t.textContent ?? '').trim();
       if (!text) continue;
       const r = t.getBoundingClientRect();
@@ -39,7 +39,7 @@ function findProblems(): Problem[] {
       if (/^-?\d+\.\d*000$/.test(text)) out.push({ svg: i, text, why: 'trailing zeros' });
     }
   });
-  for (const pre of [...document.querySelectorAll('pre')]) {
+  for (const pre of Array.from(document.querySelectorAll('pre'))) {
     if (pre.scrollWidth > pre.clientWidth + 1) out.push({ svg: -1, text: (pre.textContent ?? '').slice(0, 60), why: 'pre block runs off the page' });
   }
   return out;
@@ -94,7 +94,7 @@ describe('report in headless Chromium', () => {
     expect(r.plots).toBeGreaterThan(20);
     const { page, errors } = await open(`file://${r.html}`);
     const problems = await page.evaluate(findProblems);
-    const verdicts = await page.evaluate(() => [...document.querySelectorAll('td')].map((td) => td.textContent ?? ''));
+    const verdicts = await page.evaluate(() => Array.from(document.querySelectorAll('td')).map((td) => td.textContent ?? ''));
     await page.screenshot({ path: join(out, 'report.png'), fullPage: false });
     await page.close();
     rmSync(out, { recursive: true, force: true });
