@@ -64,7 +64,7 @@ export function lineChart(args: {
     field: args.x,
     type: 'quantitative',
     title: args.xTitle ?? args.x,
-    scale: { ...(args.logX ? { type: 'log' } : {}), padding: 6 },
+    ...(args.logX ? { scale: { type: 'log' } } : {}),
     axis: integerX ? INTEGER_AXIS : NUMBER_AXIS,
   };
   const yScale = { zero: args.yZero ?? false, ...(args.yZero ? {} : { padding: 6 }) };
