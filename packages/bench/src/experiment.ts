@@ -89,8 +89,12 @@ export interface ClaimVerdict {
   /** What we measured, e.g. '+0.8 ± 0.3 points (n=3 per arm)'. */
   measured: string;
   verdict: Verdict;
-  /** The rule that decided it, in words. */
+  /** The short name of the rule that decided it: a key of `RULES` (src/stats.ts) or of the experiment's own `rules`. */
   rule: string;
+  /** The verdict as printed when it says more than `verdict`, e.g. 'not reproduced (effect < 1.2 points at 95%)'. */
+  verdictText?: string;
+  /** The smallest effect this measurement could detect (80% power, 5% two-sided), in words, e.g. '2.10 points'. */
+  detectable?: string;
 }
 
 /** A Vega-Lite spec (data inlined by the experiment), rendered to SVG by the report. */
@@ -110,6 +114,8 @@ export interface ExperimentDefinition<P extends ProfileSettings = ProfileSetting
   title: string;
   paper: { title: string; authors: string; year: number; url: string };
   claims: ClaimSpec[];
+  /** Rules of this experiment's own, by short name (the report prints each once; shared ones are in `RULES`). */
+  rules?: Record<string, string>;
   /** Settings per profile; an absent profile means "not supported" (e.g. 'paper' without CIFAR + GPU). */
   profiles: Partial<Record<ProfileName, P>>;
   arms(settings: P, profile: ProfileName): ArmSpec[];

@@ -5,14 +5,34 @@ type Row = Record<string, unknown>;
 const WIDTH = 460;
 const HEIGHT = 260;
 
-/** Common chart config: readable fonts, no chart border. */
+/** Common chart config: readable fonts, no chart border, labels never truncated (labelLimit 0 = no limit). */
 export const CHART_CONFIG = {
   font: 'Helvetica, Arial, sans-serif',
-  axis: { labelFontSize: 12, titleFontSize: 13, grid: true, gridOpacity: 0.5 },
-  legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: 260 },
-  title: { fontSize: 15, anchor: 'start' },
+  axis: { labelFontSize: 12, titleFontSize: 13, grid: true, gridOpacity: 0.5, labelLimit: 0, titleLimit: 0 },
+  legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: 0, columns: 1, orient: 'bottom' },
+  title: { fontSize: 15, anchor: 'start', limit: 0 },
   view: { stroke: null },
 } as const;
+
+/** Tick labels: significant digits with trailing zeros trimmed (0.2, not 0.200000), or integers. */
+const NUMBER_AXIS = { format: '.4~r' };
+const INTEGER_AXIS = { tickMinStep: 1, format: 'd' };
+
+/** A colour legend that lists every series on its own line, untruncated, with the series' dash and marker. */
+function seriesEncoding(field: string): Record<string, unknown> {
+  const legend = { orient: 'bottom', columns: 1, labelLimit: 0, symbolOpacity: 1, symbolSize: 90, symbolStrokeWidth: 2 };
+  return {
+    color: { field, type: 'nominal', title: null, legend },
+    strokeDash: { field, type: 'nominal', title: null, legend },
+    shape: { field, type: 'nominal', title: null, legend },
+  };
+}
+
+const isIntegerField = (rows: readonly Row[], field: string): boolean =>
+  rows.every((r) => {
+    const v = r[field];
+    return typeof v !== 'number' || Number.isInteger(v);
+  });
 
 /**
  * Lines of `y` against `x`, one per `color` value (e.g. a learning curve per arm), with points.
@@ -33,23 +53,30 @@ export function lineChart(args: {
   yTitle?: string;
   yZero?: boolean;
   logX?: boolean;
-  /** Integer ticks on x. @defaultValue true when x is `epoch` */
+  /** Integer ticks on x. @defaultValue true when every x value is an integer (and x is not logarithmic) */
   integerX?: boolean;
   width?: number;
   height?: number;
 }): Record<string, unknown> {
-  const integerX = args.integerX ?? args.x === 'epoch';
+  // Integer ticks only when every x is an integer (fractional epochs would otherwise all print as 0).
+  const integerX = args.integerX ?? (!args.logX && isIntegerField(args.data, args.x));
   const xEnc = {
     field: args.x,
     type: 'quantitative',
     title: args.xTitle ?? args.x,
     ...(args.logX ? { scale: { type: 'log' } } : {}),
-    ...(integerX ? { axis: { tickMinStep: 1, format: 'd' } } : {}),
+    axis: integerX ? INTEGER_AXIS : NUMBER_AXIS,
   };
-  const yScale = { zero: args.yZero ?? false };
-  const color = args.color ? { field: args.color, type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2, labelLimit: 320, symbolOpacity: 1, symbolType: 'circle', symbolSize: 90 } } : undefined;
+  const yScale = { zero: args.yZero ?? false, ...(args.yZero ? {} : { padding: 6 }) };
+  const yTitle = args.yTitle ?? args.y;
+  const series = args.color ? seriesEncoding(args.color) : {};
+  const color = args.color ? { color: (series as Record<string, unknown>)['color'] } : {};
+  const lineSeries = args.color ? { color: (series as Record<string, unknown>)['color'], strokeDash: (series as Record<string, unknown>)['strokeDash'] } : {};
+  const pointSeries = args.color ? { color: (series as Record<string, unknown>)['color'], shape: (series as Record<string, unknown>)['shape'] } : {};
   const base = { width: args.width ?? WIDTH, height: args.height ?? HEIGHT, data: { values: args.data } };
   const title = args.title ? { title: args.title } : {};
+  const y = (aggregate: boolean) => ({ ...(aggregate ? { aggregate: 'mean' } : {}), field: args.y, type: 'quantitative', title: yTitle, scale: yScale, axis: NUMBER_AXIS });
+  // Lines get a dash pattern and points a marker shape per series, so series with identical values stay visible.
   if (args.aggregate) {
     return {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -57,29 +84,22 @@ export function lineChart(args: {
       ...base,
       config: CHART_CONFIG,
       layer: [
-        {
-          mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 },
-          encoding: { x: xEnc, y: { field: args.y, type: 'quantitative', title: args.yTitle ?? args.y, scale: yScale }, ...(color ? { color } : {}) },
-        },
-        {
-          mark: { type: 'line', point: true },
-          encoding: { x: xEnc, y: { aggregate: 'mean', field: args.y, type: 'quantitative', title: args.yTitle ?? args.y, scale: yScale }, ...(color ? { color } : {}) },
-        },
+        { mark: { type: 'errorband', extent: 'stdev', opacity: 0.15 }, encoding: { x: xEnc, y: y(false), ...color } },
+        { mark: { type: 'line', strokeWidth: 2 }, encoding: { x: xEnc, y: y(true), ...lineSeries } },
+        { mark: { type: 'point', filled: false, size: 60, strokeWidth: 1.5, opacity: 1 }, encoding: { x: xEnc, y: y(true), ...pointSeries } },
       ],
     };
   }
+  const detail = args.detail ? { detail: { field: args.detail, type: 'nominal' } } : {};
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...title,
     ...base,
     config: CHART_CONFIG,
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: xEnc,
-      y: { field: args.y, type: 'quantitative', title: args.yTitle ?? args.y, scale: yScale },
-      ...(color ? { color } : {}),
-      ...(args.detail ? { detail: { field: args.detail, type: 'nominal' } } : {}),
-    },
+    layer: [
+      { mark: { type: 'line', strokeWidth: 2 }, encoding: { x: xEnc, y: y(false), ...lineSeries, ...detail } },
+      { mark: { type: 'point', filled: false, size: 60, strokeWidth: 1.5, opacity: 1 }, encoding: { x: xEnc, y: y(false), ...pointSeries, ...detail } },
+    ],
   };
 }
 
@@ -101,24 +121,26 @@ export function barWithErrors(args: {
   width?: number;
   height?: number;
 }): Record<string, unknown> {
-  const x = { field: args.x, type: 'nominal', title: args.xTitle ?? null, sort: null, axis: { labelAngle: -30, labelLimit: 220 } };
-  const yTitle = args.yTitle ?? args.y;
-  const scale = { zero: args.yZero ?? false };
+  // Horizontal: one row per category, so long arm labels read in full on the left.
+  const cat = { field: args.x, type: 'nominal', title: args.xTitle ?? null, sort: null, axis: { labelLimit: 0 } };
+  const valueTitle = args.yTitle ?? args.y;
+  const scale = { zero: args.yZero ?? false, ...(args.yZero ? {} : { padding: 8 }) };
   const n = new Set(args.data.map((r) => r[args.x])).size;
+  const value = (aggregate: boolean) => ({ ...(aggregate ? { aggregate: 'mean' } : {}), field: args.y, type: 'quantitative', title: valueTitle, scale, axis: NUMBER_AXIS });
   const mean = args.yZero
-    ? { mark: { type: 'bar', opacity: 0.55 }, encoding: { x, y: { aggregate: 'mean', field: args.y, type: 'quantitative', title: yTitle, scale } } }
-    : { mark: { type: 'tick', thickness: 3, size: 36, color: '#4c78a8' }, encoding: { x, y: { aggregate: 'mean', field: args.y, type: 'quantitative', title: yTitle, scale } } };
+    ? { mark: { type: 'bar', opacity: 0.55 }, encoding: { y: cat, x: value(true) } }
+    : { mark: { type: 'tick', thickness: 3, size: 22, color: '#4c78a8' }, encoding: { y: cat, x: value(true) } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...(args.title ? { title: args.title } : {}),
-    width: args.width ?? Math.max(260, 90 * n),
-    height: args.height ?? HEIGHT,
+    width: args.width ?? WIDTH,
+    height: args.height ?? Math.max(90, 34 * n),
     data: { values: args.data },
     config: CHART_CONFIG,
     layer: [
       mean,
-      { mark: { type: 'errorbar', extent: 'stdev', ticks: { size: 14 }, color: '#4c78a8' }, encoding: { x, y: { field: args.y, type: 'quantitative', title: yTitle, scale } } },
-      { mark: { type: 'point', filled: true, color: 'black', size: 30, opacity: 0.7 }, encoding: { x, y: { field: args.y, type: 'quantitative', title: yTitle, scale } } },
+      { mark: { type: 'errorbar', extent: 'stdev', ticks: { size: 10 }, color: '#4c78a8' }, encoding: { y: cat, x: value(false) } },
+      { mark: { type: 'point', filled: true, color: 'black', size: 30, opacity: 0.7 }, encoding: { y: cat, x: value(false) } },
     ],
   };
 }
@@ -148,11 +170,12 @@ export function scatter(args: {
     height: args.height ?? HEIGHT,
     data: { values: args.data },
     config: CHART_CONFIG,
-    mark: { type: 'point', filled: true, size: 50 },
+    mark: { type: 'point', filled: false, size: 60, strokeWidth: 1.5, opacity: 1 },
     encoding: {
-      x: { field: args.x, type: 'quantitative', title: args.xTitle ?? args.x, scale: { zero: false, ...(args.logX ? { type: 'log' } : {}) } },
-      y: { field: args.y, type: 'quantitative', title: args.yTitle ?? args.y, scale: { zero: false, ...(args.logY ? { type: 'log' } : {}) } },
-      ...(args.color ? { color: { field: args.color, type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 320 } } } : {}),
+      // Scale padding keeps points at the extremes inside the plot area.
+      x: { field: args.x, type: 'quantitative', title: args.xTitle ?? args.x, scale: { zero: false, padding: 10, ...(args.logX ? { type: 'log' } : {}) }, axis: NUMBER_AXIS },
+      y: { field: args.y, type: 'quantitative', title: args.yTitle ?? args.y, scale: { zero: false, padding: 10, ...(args.logY ? { type: 'log' } : {}) }, axis: NUMBER_AXIS },
+      ...(args.color ? (({ color, shape }) => ({ color, shape }))(seriesEncoding(args.color) as { color: unknown; shape: unknown }) : {}),
     },
   };
 }

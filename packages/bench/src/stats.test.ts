@@ -1,5 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { armMetric, compareArms, formatDiff, formatMeanStd, summarize, verdictFromDiff } from './stats';
+import {
+  RULES,
+  armMetric,
+  compareArms,
+  effectOf,
+  formatDetectable,
+  formatDiff,
+  formatEffect,
+  formatMeanStd,
+  judgeEffect,
+  judgeEquivalence,
+  judgeNonInferiority,
+  pairedDiffs,
+  studentTCdf,
+  studentTQuantile,
+  summarize,
+  verdictFromDiff,
+} from './stats';
 
 const run = (armId: string, seed: number, acc: number) => ({ armId, seed, metrics: { acc } });
 
@@ -45,5 +62,70 @@ describe('stats', () => {
     expect(verdictFromDiff({ diff: -0.02, direction: 'greater', minEffect: 0.01 })).toBe('not reproduced');
     expect(() => verdictFromDiff({ diff: 1, direction: 'up' as 'less' })).toThrow(/direction/);
     expect(() => verdictFromDiff({ diff: 1, direction: 'less', minEffect: -1 })).toThrow(/minEffect/);
+  });
+});
+
+describe('paired effects, 95% intervals and the paired-95 rule', () => {
+  it('studentTQuantile matches published t tables', () => {
+    // t₀.₉₇₅ with df 1, 2, 4, 10, 30; t₀.₈₀ with df 2 (standard tables, 4+ digits).
+    expect(studentTQuantile(0.975, 1)).toBeCloseTo(12.7062, 3);
+    expect(studentTQuantile(0.975, 2)).toBeCloseTo(4.3027, 4);
+    expect(studentTQuantile(0.975, 4)).toBeCloseTo(2.7764, 4);
+    expect(studentTQuantile(0.975, 10)).toBeCloseTo(2.2281, 4);
+    expect(studentTQuantile(0.975, 30)).toBeCloseTo(2.0423, 4);
+    expect(studentTQuantile(0.8, 2)).toBeCloseTo(1.0607, 4);
+    expect(Math.abs(studentTQuantile(0.5, 7))).toBeLessThan(1e-6);
+    expect(studentTCdf(-2.7764, 4)).toBeCloseTo(0.025, 4);
+    expect(() => studentTQuantile(1, 3)).toThrow(/q/);
+  });
+
+  it('pairedDiffs pairs by seed; effectOf gives the t interval and the smallest detectable effect', () => {
+    const runs = [run('a', 1, 0.8), run('a', 2, 0.9), run('a', 3, 0.7), run('b', 2, 0.85), run('b', 1, 0.7), run('b', 4, 0.1)];
+    expect(pairedDiffs(runs, 'a', 'b', 'acc').map((d) => Number(d.toFixed(12)))).toEqual([0.1, 0.05]);
+    const e = effectOf([0.1, 0.05, 0.09]);
+    // mean 0.08, sd = sqrt(((0.02)² + (0.03)² + (0.01)²)/2) = sqrt(0.0007), se = sd/√3
+    const se = Math.sqrt(0.0007) / Math.sqrt(3);
+    expect(e.mean).toBeCloseTo(0.08, 12);
+    expect(e.se).toBeCloseTo(se, 12);
+    expect(e.lo).toBeCloseTo(0.08 - 4.302653 * se, 5);
+    expect(e.hi).toBeCloseTo(0.08 + 4.302653 * se, 5);
+    expect(e.detectable).toBeCloseTo((4.302653 + 1.060660) * se, 5);
+    const one = effectOf([0.2]);
+    expect([one.mean, one.n, Number.isNaN(one.lo), Number.isNaN(one.detectable)]).toEqual([0.2, 1, true, true]);
+  });
+
+  it('judgeEffect: reproduced, not reproduced, "not reproduced (effect < X at 95%)" and inconclusive', () => {
+    const eff = (mean: number, lo: number, hi: number, n = 3) => ({ mean, se: 0.01, n, lo, hi, detectable: 0.05 });
+    expect(judgeEffect({ effect: eff(0.03, 0.01, 0.05), direction: 'greater', minEffect: 0.005 }).verdict).toBe('reproduced');
+    expect(judgeEffect({ effect: eff(0.03, 0.01, 0.05), direction: 'greater', minEffect: 0.04 }).verdict).toBe('inconclusive'); // below minEffect
+    expect(judgeEffect({ effect: eff(-0.03, -0.05, -0.01), direction: 'greater' }).text).toBe('not reproduced');
+    expect(judgeEffect({ effect: eff(-0.03, -0.05, -0.01), direction: 'less' }).verdict).toBe('reproduced');
+    // The interval straddles 0 but excludes the paper's +7 points: a refutation at this scale.
+    const r = judgeEffect({ effect: eff(0.005, -0.03, 0.04), direction: 'greater', paperEffect: 0.07, format: (x) => `${(100 * x).toFixed(1)} points` });
+    expect(r).toEqual({ verdict: 'not reproduced', text: 'not reproduced (effect < 4.0 points at 95%)' });
+    expect(judgeEffect({ effect: eff(0.005, -0.03, 0.08), direction: 'greater', paperEffect: 0.07 }).verdict).toBe('inconclusive');
+    expect(judgeEffect({ effect: eff(0.5, NaN, NaN, 1), direction: 'greater' }).verdict).toBe('inconclusive'); // n = 1: no interval
+    expect(() => judgeEffect({ effect: eff(0, -1, 1), direction: 'up' as 'less' })).toThrow(/direction/);
+    expect(() => judgeEffect({ effect: eff(0, -1, 1), direction: 'less', paperEffect: -1 })).toThrow(/paperEffect/);
+  });
+
+  it('judgeEquivalence and judgeNonInferiority use the whole 95% interval', () => {
+    const eff = (lo: number, hi: number) => ({ mean: (lo + hi) / 2, se: 0.01, n: 3, lo, hi, detectable: 0.05 });
+    expect(judgeEquivalence(eff(-0.01, 0.015), 0.02).verdict).toBe('reproduced');
+    expect(judgeEquivalence(eff(0.01, 0.03), 0.02).verdict).toBe('inconclusive');
+    expect(judgeEquivalence(eff(0.025, 0.03), 0.02).verdict).toBe('not reproduced');
+    expect(judgeNonInferiority(eff(-0.005, 0.01), 0.01).verdict).toBe('reproduced');
+    expect(judgeNonInferiority(eff(-0.02, 0.01), 0.01).verdict).toBe('inconclusive');
+    expect(judgeNonInferiority(eff(-0.03, -0.02), 0.01).verdict).toBe('not reproduced');
+    expect(RULES['paired-95']).toMatch(/effect < X at 95%/);
+  });
+
+  it('formatEffect and formatDetectable show n=1 the same way everywhere (no ± 0)', () => {
+    const e = effectOf([0.01, 0.02, 0.03]);
+    expect(formatEffect(e, { scale: 100, unit: ' points' })).toMatch(/^\+2\.00 points, 95% CI \[−0\.48, \+4\.48\] \(n=3 paired seeds\)$/);
+    expect(formatEffect(effectOf([-0.012]), { scale: 100, unit: ' points' })).toBe('−1.20 points (n=1, no interval)');
+    expect(formatDetectable(effectOf([0.1]))).toBe('n/a (n=1)');
+    expect(formatMeanStd([0.5], 2, 100)).toBe('50.00 (n=1)');
+    expect(formatDiff({ diff: 0.1, se: NaN, nA: 1, nB: 1 }, 2, 100)).toBe('+10.00 (n=1 vs 1)');
   });
 });

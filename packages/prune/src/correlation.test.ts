@@ -28,13 +28,40 @@ describe('weightCorrelation (R_p, Eq. 1)', () => {
     tf.dispose([a, b]);
   });
 
-  it('masks: only unmasked entries are ranked and counted', () => {
+  it("masks, pOf 'mask': only unmasked entries are ranked and counted", () => {
     const a = tf.tensor1d([9, 8, 1, 2, 3, 4]);
     const b = tf.tensor1d([0, 0, 4, 3, 2, 1]);
     const m = tf.tensor1d([0, 0, 1, 1, 1, 1]);
     // Inside the mask: a ranks {5,4,3,2}, b ranks {2,3,4,5}; p = 0.5 → k = 2: {5,4} vs {2,3} → 0.
-    expect(weightCorrelation(map([['w', a]]), map([['w', b]]), 0.5, map([['w', m]]))).toBe(0);
-    expect(weightCorrelation(map([['w', a]]), map([['w', b]]), 1, map([['w', m]]))).toBe(1);
+    expect(weightCorrelation(map([['w', a]]), map([['w', b]]), 0.5, map([['w', m]]), { pOf: 'mask' })).toBe(0);
+    expect(weightCorrelation(map([['w', a]]), map([['w', b]]), 1, map([['w', m]]), { pOf: 'mask' })).toBe(1);
+    tf.dispose([a, b, m]);
+  });
+
+  it("masks, pOf 'layer' (Table 1 / App. F): p of the whole layer, both sides ranked over the whole layer", () => {
+    const dense = tf.tensor1d([9, 8, 1, 2, 3, 4, 0.5, 7]);
+    const sparse = tf.tensor1d([0, 0, 4, 3, 2, 1, 0, 5]);
+    const m = tf.tensor1d([0, 0, 1, 1, 1, 1, 0, 1]);
+    // N = 8, p = 0.25 → k = 2. dense top-2 = {0 (9), 1 (8)}; sparse top-2 = {7 (5), 2 (4)} → 0/2.
+    expect(weightCorrelation(map([['w', dense]]), map([['w', sparse]]), 0.25, map([['w', m]]), { pOf: 'layer' })).toBe(0);
+    // p = 0.5 → k = 4: dense {0, 1, 7, 5}; sparse {7, 2, 3, 4} → {7} = 1/4.
+    expect(weightCorrelation(map([['w', dense]]), map([['w', sparse]]), 0.5, map([['w', m]]), { pOf: 'layer' })).toBe(0.25);
+    // 'auto' sees the dense side (non-zero where m = 0) and picks 'layer'.
+    expect(weightCorrelation(map([['w', dense]]), map([['w', sparse]]), 0.5, map([['w', m]]))).toBe(0.25);
+    // Inside the mask instead: kept = {2,3,4,5,7}, k = ⌈0.5·5⌉ = 3: dense {7, 5, 4}; sparse {7, 2, 3} → 1/3.
+    expect(weightCorrelation(map([['w', dense]]), map([['w', sparse]]), 0.5, map([['w', m]]), { pOf: 'mask' })).toBeCloseTo(1 / 3, 12);
+    // p above the kept fraction 5/8 is refused with 'layer'.
+    expect(() => weightCorrelation(map([['w', dense]]), map([['w', sparse]]), 0.75, map([['w', m]]), { pOf: 'layer' })).toThrow(/kept fraction 0\.6250/);
+    expect(() => weightCorrelation(map([['w', dense]]), map([['w', sparse]]), 0.5, map([['w', m]]), { pOf: 'x' as 'layer' })).toThrow(/pOf/);
+    tf.dispose([dense, sparse, m]);
+  });
+
+  it("pOf 'auto' with two sparse sides of the same mask ranks inside the mask", () => {
+    const a = tf.tensor1d([0, 5, 0, 1, 2]);
+    const b = tf.tensor1d([0, 1, 0, 5, 2]);
+    const m = tf.tensor1d([0, 1, 0, 1, 1]);
+    // Inside the mask (3 kept), p = 1/3 → k = 1: a {1}, b {3} → 0; p = 2/3 → k = 2: a {1, 4}, b {3, 4} → 1/2.
+    expect(weightCorrelations(map([['w', a]]), map([['w', b]]), [1 / 3, 2 / 3], map([['w', m]]))).toEqual([0, 0.5]);
     tf.dispose([a, b, m]);
   });
 

@@ -46,21 +46,47 @@ function rankDescending(w: ArrayLike<number>, keep: ArrayLike<number> | undefine
   return out;
 }
 
+/** Options of {@link weightCorrelations} with masks. */
+export interface CorrelationOptions {
+  /**
+   * What p is a fraction of in a masked tensor. `'mask'`: of the kept weights (both sides ranked inside the mask,
+   * N_l = kept), the paper's reading for two sparse networks with the same mask. `'layer'`: of the whole layer (both
+   * sides ranked over the whole layer, N_l = layer size; p·N_l must not exceed the kept count), the paper's Table 1 /
+   * App. F reading for a sparse network against a dense one ("restrict p less than (1 − sparsity)"). `'auto'` picks
+   * `'layer'` when either side has a non-zero weight where the mask is 0 (a dense side), else `'mask'`.
+   * @defaultValue 'auto'
+   */
+  pOf?: 'auto' | 'mask' | 'layer';
+}
+
+/** True when either side has a non-zero entry at a masked position (one side is dense). */
+function denseSide(A: Map<string, Tensor>, B: Map<string, Tensor>, masks: Masks): boolean {
+  for (const [name, m] of masks) {
+    const md = m.dataSync();
+    const da = (A.get(name) as Tensor).dataSync();
+    const db = (B.get(name) as Tensor).dataSync();
+    for (let i = 0; i < md.length; i++) if ((md[i] as number) === 0 && ((da[i] as number) !== 0 || (db[i] as number) !== 0)) return true;
+  }
+  return false;
+}
+
 /**
  * The overlap ratio R_p of Liu et al. 2021 (Eq. 1) for several p at once (each tensor is ranked once).
  *
  * @param a - weights θ (e.g. a snapshot of θ0)
  * @param b - weights θ' with the same names and shapes (e.g. θT)
  * @param ps - fractions in (0, 1]
- * @param masks - optional shared masks: inside a masked tensor, only unmasked entries are ranked and counted (N_l = kept)
+ * @param masks - optional masks of the sparse side(s); see `opts.pOf` for what p means inside a masked tensor
+ * @param opts - {@link CorrelationOptions}
  * @returns R_p for each p, in order
  * @throws {@link TrainkitError} `UNKNOWN_VARIABLE` when `a` and `b` (or `masks`) do not name the same tensors;
- *   `SHAPE_MISMATCH`; `INVALID_ARGUMENT` for p outside (0, 1], NaN weights or a mask value other than 0/1; `DISPOSED`
+ *   `SHAPE_MISMATCH`; `INVALID_ARGUMENT` for p outside (0, 1], NaN weights, a mask value other than 0/1, a bad `pOf`,
+ *   or (with `pOf` `'layer'`) a p whose top ⌈p·N_l⌉ exceeds the kept weights of a masked layer; `DISPOSED`
  * @remarks R_p(θ, θ') = Σ_l |T_p(θ^l) ∩ T_p(θ'^l)| / Σ_l k_l with T_p the top-k_l = ⌈p·N_l⌉ entries by |w| (ties: lower
  *   index first). Eq. 1 divides by p·Σ_l N_l; the two agree when every p·N_l is an integer, and Σ k_l makes R_p(θ, θ) = 1
  *   exactly. R_p ≈ p means no evidence of correlation; for independent tensors E[R_p] = p.
  */
-export function weightCorrelations(a: WeightsArg, b: WeightsArg, ps: readonly number[], masks?: Masks): number[] {
+export function weightCorrelations(a: WeightsArg, b: WeightsArg, ps: readonly number[], masks?: Masks, opts: CorrelationOptions = {}): number[] {
   if (!Array.isArray(ps) || ps.length === 0) throw invalidArgument('ps', ps, 'a non-empty array of fractions in (0, 1]');
   ps.forEach((p, i) => checkNumber(`ps[${i}]`, p, { minExclusive: 0, max: 1 }));
   // A model on either side fixes the compared tensors to its conv/dense kernels; the other side must hold them.
@@ -82,12 +108,29 @@ export function weightCorrelations(a: WeightsArg, b: WeightsArg, ps: readonly nu
       checkShape('masks', name, m, t.shape);
     }
   }
+  if (typeof opts !== 'object' || opts === null) throw invalidArgument('opts', opts, 'an object { pOf }');
+  const pOfArg = opts.pOf ?? 'auto';
+  if (!['auto', 'mask', 'layer'].includes(pOfArg)) throw invalidArgument('pOf', pOfArg, "'auto', 'mask' or 'layer'");
+  for (const [name, tb] of B) checkShape('b', name, tb, (A.get(name) as Tensor).shape);
+  const pOf = masks === undefined ? 'layer' : pOfArg === 'auto' ? (denseSide(A, B, masks) ? 'layer' : 'mask') : pOfArg;
+  if (masks !== undefined && pOf === 'layer') {
+    for (const [name, m] of masks) {
+      const md = m.dataSync();
+      let kept = 0;
+      for (let i = 0; i < md.length; i++) if ((md[i] as number) !== 0) kept++;
+      for (const p of ps) {
+        if (Math.ceil(p * md.length - 1e-9) > kept) {
+          throw invalidArgument('ps', p, `p ≤ the kept fraction ${(kept / md.length).toFixed(4)} of "${name}" (p relative to the whole layer: restrict p below 1 − sparsity), or pOf 'mask'`);
+        }
+      }
+    }
+  }
   const hits = ps.map(() => 0);
   const totals = ps.map(() => 0);
   for (const [name, ta] of A) {
     const tb = B.get(name) as Tensor;
     checkShape('b', name, tb, ta.shape);
-    const keep = masks?.get(name)?.dataSync();
+    const keep = pOf === 'mask' ? masks?.get(name)?.dataSync() : undefined;
     const ra = rankDescending(finiteValues('a', name, ta), keep);
     const rb = rankDescending(finiteValues('b', name, tb), keep);
     const n = ra.length;
@@ -121,7 +164,8 @@ export function weightCorrelations(a: WeightsArg, b: WeightsArg, ps: readonly nu
  * @param a - weights θ: a snapshot map, variables, ParamRefs, or a model (its conv/dense kernels)
  * @param b - weights θ' with the same names and shapes
  * @param p - fraction in (0, 1]
- * @param masks - optional shared masks (rank inside the mask only)
+ * @param masks - optional masks of the sparse side(s)
+ * @param opts - {@link CorrelationOptions}: what p is a fraction of inside a masked tensor
  * @returns R_p in [0, 1]; p means "no correlation", more means the large weights stayed large
  * @throws {@link TrainkitError} see {@link weightCorrelations}
  * @remarks See {@link weightCorrelations} for the rounding.
@@ -130,7 +174,7 @@ export function weightCorrelations(a: WeightsArg, b: WeightsArg, ps: readonly nu
  * const theta0 = snapshot(model); await train(); console.log(weightCorrelation(theta0, model, 0.2));
  * ```
  */
-export function weightCorrelation(a: WeightsArg, b: WeightsArg, p: number, masks?: Masks): number {
+export function weightCorrelation(a: WeightsArg, b: WeightsArg, p: number, masks?: Masks, opts?: CorrelationOptions): number {
   checkNumber('p', p, { minExclusive: 0, max: 1 });
-  return weightCorrelations(a, b, [p], masks)[0] as number;
+  return weightCorrelations(a, b, [p], masks, opts)[0] as number;
 }

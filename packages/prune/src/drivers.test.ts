@@ -179,3 +179,34 @@ describe('pruneAndFinetune', () => {
     tf.dispose([x, y]);
   });
 });
+
+describe('first conv (Liu et al. 2021 §4.1: not pruned)', () => {
+  function convNet(): tf.LayersModel {
+    return tf.sequential({
+      layers: [
+        tf.layers.conv2d({ name: 'c1', filters: 2, kernelSize: 2, inputShape: [4, 4, 1], kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+        tf.layers.conv2d({ name: 'c2', filters: 2, kernelSize: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
+        tf.layers.flatten(),
+        tf.layers.dense({ name: 'fc', units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }),
+      ],
+    });
+  }
+  const noTrain: TrainFn = () => ({});
+
+  it('both drivers leave the first conv dense by default and prune it with excludeFirstConv: false', async () => {
+    const model = convNet();
+    await expectNoLeak(async () => {
+      const imp = await iterativeMagnitudePruning({ model, rounds: 1, epochs: 1, train: noTrain, keepSnapshots: 'none' });
+      expect([...(imp.masks as Map<string, tf.Tensor>).keys()].map((k) => k.split('/')[0])).toEqual(['c2', 'fc']);
+      imp.dispose();
+      const all = await iterativeMagnitudePruning({ model, rounds: 1, epochs: 1, train: noTrain, keepSnapshots: 'none', excludeFirstConv: false });
+      expect([...(all.masks as Map<string, tf.Tensor>).keys()].map((k) => k.split('/')[0])).toEqual(['c1', 'c2', 'fc']);
+      all.dispose();
+      const pf = await pruneAndFinetune({ model, mask: { sparsity: 0.5 }, epochs: 1, train: noTrain });
+      expect([...(pf.masks as Map<string, tf.Tensor>).keys()].map((k) => k.split('/')[0])).toEqual(['c2', 'fc']);
+      pf.dispose();
+      await expect(pruneAndFinetune({ model, mask: { sparsity: 0.5 }, epochs: 1, train: noTrain, excludeFirstConv: 'yes' as unknown as boolean })).rejects.toThrow(/excludeFirstConv/);
+    });
+    model.dispose();
+  });
+});

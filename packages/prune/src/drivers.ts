@@ -54,8 +54,14 @@ export interface PruneResult {
 export interface ImpArgs {
   /** Everything a rewind restores: a model (all its variables, BatchNorm statistics included) or a list of variables. */
   model: ParamsArg;
-  /** The tensors to prune. @defaultValue prunableParams(model) for a model, else `model` */
+  /** The tensors to prune. @defaultValue prunableParams(model, { excludeFirstConv }) for a model, else `model` */
   params?: ParamsArg;
+  /**
+   * Leave the first conv layer dense when `params` is not given (Liu et al. 2021 §4.1: "the first convolutional layer
+   * is not pruned for all DNNs").
+   * @defaultValue true
+   */
+  excludeFirstConv?: boolean;
   /** Number of pruning rounds R (the result holds R + 1 trainings: dense, then R sparse). */
   rounds: number;
   /** Fraction q of the remaining weights pruned per round; sparsity after r rounds is 1 − (1 − q)^r. @defaultValue 0.2 (LTH/open_lth; Paper 1 does not state q) */
@@ -77,8 +83,13 @@ export interface ImpArgs {
 export interface PruneAndFinetuneArgs {
   /** Everything the snapshots hold: a model (all its variables) or a list of variables. */
   model: ParamsArg;
-  /** The tensors to prune when `mask` is given as arguments. @defaultValue prunableParams(model) for a model, else `model` */
+  /** The tensors to prune when `mask` is given as arguments. @defaultValue prunableParams(model, { excludeFirstConv }) for a model, else `model` */
   params?: ParamsArg;
+  /**
+   * Leave the first conv layer dense when `params` is not given (Liu et al. 2021 §4.1).
+   * @defaultValue true
+   */
+  excludeFirstConv?: boolean;
   /** The mask m (copied; the caller keeps its own), or {@link magnitudeMasks} arguments to compute it on the weights after pretraining. */
   mask: Masks | MagnitudeMaskArgs;
   /** Fine-tuning epochs T' (the paper uses T' = T). */
@@ -93,9 +104,10 @@ function checkTrain(train: unknown): TrainFn {
   return train as TrainFn;
 }
 
-function prunableOf(model: ParamsArg, params: ParamsArg | undefined): ParamsArg {
+function prunableOf(model: ParamsArg, params: ParamsArg | undefined, excludeFirstConv: unknown): ParamsArg {
+  if (excludeFirstConv !== undefined && typeof excludeFirstConv !== 'boolean') throw invalidArgument('excludeFirstConv', excludeFirstConv, 'a boolean');
   if (params !== undefined) return params;
-  return isModelLike(model) ? prunableParams(model) : model;
+  return isModelLike(model) ? prunableParams(model, { excludeFirstConv: excludeFirstConv ?? true }) : model;
 }
 
 async function runTrain(train: TrainFn, epochs: number, ctx: TrainContext, vars: Variable[]): Promise<Record<string, number>> {
@@ -187,7 +199,7 @@ export async function iterativeMagnitudePruning(args: ImpArgs): Promise<PruneRes
     }
   }
   const vars = resolveVariables('model', args.model, true);
-  const params = prunableOf(args.model, args.params);
+  const params = prunableOf(args.model, args.params, args.excludeFirstConv);
   // Mask selection reads weights with dataSync(): read them back first (webgpu in Node has no synchronous readback).
   await readBack(live(vars));
   magnitudeMasks(params, { sparsity: 0, exclude: args.exclude }).forEach((m) => m.dispose()); // validates params / exclude early
@@ -243,7 +255,7 @@ export async function pruneAndFinetune(args: PruneAndFinetuneArgs): Promise<Prun
   const pretrainEpochs = checkNumber('pretrainEpochs', args.pretrainEpochs ?? 0, { min: 0 });
   if (typeof args.mask !== 'object' || args.mask === null) throw invalidArgument('mask', args.mask, 'Masks or magnitudeMasks arguments');
   const vars = resolveVariables('model', args.model, true);
-  const params = prunableOf(args.model, args.params);
+  const params = prunableOf(args.model, args.params, args.excludeFirstConv);
   // Check the mask (or its arguments) before any training.
   if (args.mask instanceof Map) {
     await readBack(live([...args.mask.values()])); // the 0/1 check reads with dataSync()

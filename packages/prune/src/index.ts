@@ -11,7 +11,7 @@ export {
 } from './mask';
 export { maskHook, MaskHook, registerPruneSerializables, type MaskHookConfig } from './hook';
 export { snapshot, restore, disposeSnapshot, type Snapshot } from './snapshot';
-export { weightCorrelation, weightCorrelations, type WeightsArg } from './correlation';
+export { weightCorrelation, weightCorrelations, type CorrelationOptions, type WeightsArg } from './correlation';
 export {
   iterativeMagnitudePruning,
   pruneAndFinetune,

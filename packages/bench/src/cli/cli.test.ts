@@ -34,7 +34,7 @@ describe('trainkit-bench CLI', () => {
     const c = capture();
     expect(await main(['report', '--out', out], { io: c.io })).toBe(0);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
-    expect(md).toMatch(/\| `baseline` \| smallCnn \+ Adam learns Fashion-MNIST.*\| reproduced \| smoke, wasm \(cpu\), fashion-mnist/);
+    expect(md).toMatch(/\| `baseline` \| smallCnn \+ Adam learns Fashion-MNIST.*\| no verdict \(smoke\) \| smoke, wasm \(cpu\), fashion-mnist/);
     expect(md).toContain('## Verdict rule');
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html.match(/<svg/g)?.length).toBeGreaterThanOrEqual(3);

@@ -137,7 +137,7 @@ async function cmdReport(p: Parsed, all: readonly ExperimentDefinition[], io: Cl
   const from = dirs ?? (p.positional.length > 1 ? p.positional.slice(1).map((d) => resolve(d)) : [outDir]);
   const r = await writeReport({ dirs: from, outDir, experiments: all, log: io.out });
   io.out(`report: ${r.runs} runs, ${r.claims.length} claims, ${r.plots} plots`);
-  for (const c of r.claims) io.out(`  ${c.experimentId}/${c.claimId}: ${c.verdict} — ${c.measured} [${c.context}]`);
+  for (const c of r.claims) io.out(`  ${c.experimentId}/${c.claimId}: ${c.verdictText ?? c.verdict} — ${c.measured} [${c.context}]`);
   for (const pr of r.problems) io.out(`  problem: ${pr}`);
   io.out(`wrote ${r.markdown}\nwrote ${r.html}`);
   return 0;

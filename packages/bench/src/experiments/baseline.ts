@@ -7,7 +7,7 @@ import { loadFashionMnist } from '../data';
 import { defineExperiment, type ProfileSettings } from '../experiment';
 import { countParams, smallCnn } from '../models';
 import { lineChart } from '../plots';
-import { armMetric, summarize, verdictFromDiff } from '../stats';
+import { armMetric, effectOf, formatDetectable, judgeEffect, summarize } from '../stats';
 import { train } from '../train';
 
 /** Settings of one profile. */
@@ -24,10 +24,9 @@ export interface BaselineSettings extends ProfileSettings {
   minAcc: number;
 }
 
-const RULE =
-  'Reproduced when the mean test accuracy over seeds exceeds the floor by more than 2 standard errors of the mean ' +
-  '(with one seed: exceeds it at all); not reproduced when it is below the floor by more than 2 standard errors ' +
-  '(one seed: below it at all); otherwise inconclusive.';
+const RULE_TEXT =
+  'Reproduced when the 95% t interval of the mean test accuracy over seeds lies above the floor; not reproduced when it ' +
+  'lies below it; otherwise inconclusive (one seed: no interval, inconclusive).';
 
 export default defineExperiment<BaselineSettings>({
   id: 'baseline',
@@ -78,15 +77,21 @@ export default defineExperiment<BaselineSettings>({
       optimizer.dispose();
     }
   },
+  rules: { 'above-floor-95': RULE_TEXT },
   judge(runs, settings) {
-    const s = summarize(armMetric(runs, 'adam', 'testAcc'));
-    const se = s.n >= 2 ? s.std / Math.sqrt(s.n) : NaN;
+    const accs = armMetric(runs, 'adam', 'testAcc');
+    const s = summarize(accs);
+    const e = effectOf(accs.map((a) => a - settings.minAcc));
+    const j = judgeEffect({ effect: e, direction: 'greater' });
+    const ci = Number.isFinite(e.lo) ? `, 95% CI [${(settings.minAcc + e.lo).toFixed(4)}, ${(settings.minAcc + e.hi).toFixed(4)}]` : '';
     return [
       {
         claimId: 'learns',
-        measured: `test accuracy ${s.mean.toFixed(4)} ± ${s.std.toFixed(4)} (mean ± std, n=${s.n}) vs floor ${settings.minAcc}`,
-        verdict: verdictFromDiff({ diff: s.mean - settings.minAcc, se, direction: 'greater' }),
-        rule: RULE,
+        measured: `test accuracy ${s.mean.toFixed(4)}${s.n > 1 ? ` ± ${s.std.toFixed(4)} sd` : ''}${ci} (n=${s.n}) vs floor ${settings.minAcc}`,
+        verdict: j.verdict,
+        verdictText: j.text,
+        rule: 'above-floor-95',
+        detectable: formatDetectable(e, { digits: 4 }),
       },
     ];
   },

@@ -14,7 +14,7 @@ import { finalHomogeneousParams, logitStats } from '@trainkit/lawn/layers';
 import { loadFashionMnistCached, take, type Split } from '../data';
 import { defineExperiment, type ArmSpec, type ClaimVerdict, type CurvePoint, type DataInfo, type PlotSpec, type ProfileSettings, type RunRecord } from '../experiment';
 import { lineChart } from '../plots';
-import { armMetric, compareArms, formatDiff, summarize, verdictFromDiff, VERDICT_RULE } from '../stats';
+import { armMetric, effectOf, formatDetectable, formatEffect, judgeEffect, pairedDiffs, summarize } from '../stats';
 import { evaluate, train, disposeOptimizer } from '../train';
 
 /** Per-profile settings. */
@@ -172,6 +172,10 @@ const experiment = defineExperiment<LawnSettings>({
       adamLr: 1e-3, sgdLr: 0.05, filters: [8, 16], hidden: 32, pooling: 'flatten', probeSize: 512, evalEveryEpoch: true,
     },
   },
+  rules: {
+    'norm-freeze': 'Reproduced when every LAWN run keeps the product of the constrained norms within 1e-4 (relative) of its value at the switch at every epoch and every baseline product grows by more than 1%; not reproduced when a LAWN product drifts; else inconclusive.',
+    'logit-growth': 'Per optimizer × batch pair: the baseline\u2019s mean logit norm on a fixed probe batch grows after the switch epoch, and LAWN counts as attenuating when its growth factor is at most 0.9 × the baseline\u2019s; reproduced when every pair is attenuated, not reproduced when none is, else inconclusive.',
+  },
   arms: () => ARMS,
 
   async run(ctx) {
@@ -277,7 +281,7 @@ export default experiment;
 const values = armMetric;
 const mean = (xs: number[]): number => summarize(xs).mean;
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-const missing = (claimId: string, what: string): ClaimVerdict => ({ claimId, measured: `no runs of ${what}`, verdict: 'inconclusive', rule: 'needs both arms' });
+const missing = (claimId: string, what: string): ClaimVerdict => ({ claimId, measured: `no runs of ${what}`, verdict: 'inconclusive', rule: 'paired-95' });
 
 interface PairStats {
   label: string;
@@ -322,7 +326,7 @@ function freezeClaim(runs: RunRecord[], s: LawnSettings): ClaimVerdict {
     claimId: 'norm-freeze',
     measured: ps.map((p) => `${p.label}: product ×${p.baseProd.toFixed(2)} from epoch ${s.freeEpochs} to ${s.epochs} without LAWN, max relative drift ${p.drift.toExponential(1)} with LAWN`).join('; '),
     verdict: held && grows ? 'reproduced' : !held ? 'not reproduced' : 'inconclusive',
-    rule: 'reproduced when every LAWN run keeps the product within 1e-4 (relative) of its value at the switch at every epoch and every baseline product grows by more than 1%; not reproduced when a LAWN product drifts; else inconclusive',
+    rule: 'norm-freeze',
   };
 }
 
@@ -342,7 +346,7 @@ function growthClaim(runs: RunRecord[], s: LawnSettings): ClaimVerdict {
         )
         .join('; ') + ` (growth from epoch ${s.freeEpochs} to ${s.epochs}, mean over seeds; ${attenuated.length} of ${ps.length} pairs attenuated)`,
     verdict,
-    rule: 'per optimizer × batch pair: the baseline\u2019s mean logit norm on a fixed probe batch grows after the switch epoch, and LAWN counts as attenuating when its growth factor is at most 0.9 × the baseline\u2019s; reproduced when every pair is attenuated, not reproduced when none is, else inconclusive',
+    rule: 'logit-growth',
   };
 }
 
@@ -356,14 +360,18 @@ function largeBatchClaim(runs: RunRecord[], s: LawnSettings, claimId: string, op
   if (withLawn.length === 0 || base.length === 0) return missing(claimId, `${opt}-lawn-large and ${opt}-large`);
   const smallBase = values(runs, `${opt}-small`, 'testAcc');
   const smallLawn = values(runs, `${opt}-lawn-small`, 'testAcc');
-  const c = compareArms(runs, `${opt}-lawn-large`, `${opt}-large`, 'testAcc');
+  const e = effectOf(pairedDiffs(runs, `${opt}-lawn-large`, `${opt}-large`, 'testAcc'));
+  const j = judgeEffect({ effect: e, direction: 'greater', minEffect: 0.005 });
+  const PTS = { scale: 100, unit: ' points' };
   return {
     claimId,
     measured:
-      `batch ${s.largeBatch}: ${OPT_LABEL[opt]}+LAWN ${pct(mean(withLawn))} vs ${OPT_LABEL[opt]} ${pct(mean(base))}, LAWN − base ${formatDiff(c, 1, 100)} points` +
+      `batch ${s.largeBatch}: ${OPT_LABEL[opt]}+LAWN ${pct(mean(withLawn))} vs ${OPT_LABEL[opt]} ${pct(mean(base))}, LAWN − base ${formatEffect(e, PTS)}` +
       (smallBase.length && smallLawn.length ? `; at batch ${s.smallBatch}: ${pct(mean(smallLawn))} vs ${pct(mean(smallBase))}` : ''),
-    verdict: verdictFromDiff({ diff: c.diff, se: c.se, direction: 'greater', minEffect: 0.005 }),
-    rule: `${VERDICT_RULE} Minimum effect: 0.5 points of test accuracy.`,
+    verdict: j.verdict,
+    verdictText: j.text,
+    rule: 'paired-95',
+    detectable: formatDetectable(e, PTS),
   };
 }
 

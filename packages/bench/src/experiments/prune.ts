@@ -2,48 +2,48 @@
  * Experiment `prune`: Liu et al. (ICML 2021), "Lottery Ticket Preserves Weight Correlation: Is It Desirable or Not?".
  *
  * One run = one (model, learning rate) arm × one seed, and it holds every sub-arm that shares the dense training:
- *   1. θ0 → dense training for T epochs → θT; R_p(θ0, θT) for p in `ps`.
- *   2. For each sparsity s: one-shot layerwise magnitude mask m on θT (first conv excluded, as Paper 1), then three
- *      trainings of T epochs with m held fixed by maskHook, the same recipe and the same data order:
- *      ticket (θ0 ⊙ m), random re-init (θ0' ⊙ m, θ0' a fresh draw of the same initialisers), P&F (θT ⊙ m).
- * Claims are judged on paired differences inside each run (same seed, same mask), averaged over sparsities and seeds.
+ *   1. θ0 → dense training for T epochs → θT; R_p(θ0, θT) for p in `ps` (Fig. 4).
+ *   2. Iterative magnitude pruning with rewinding (the paper's main masks): `iterativeMagnitudePruning` prunes `rate`
+ *      (20%) of the remaining weights per round, layerwise, first conv left dense (§4.1), and retrains θ0 ⊙ m_r for T
+ *      epochs each round: round r's training is the lottery ticket at sparsity 1 − 0.8^r.
+ *   3. At each compared round r, with m_r held fixed by maskHook, the same recipe and the same data order:
+ *      random re-init (θ0' ⊙ m_r, a fresh draw of the same initialisers) and P&F (θT ⊙ m_r); Table 1's
+ *      R((θT⊙m)_T, θ0) and R((θT⊙m)_T, θT) with p relative to the whole layer.
+ *   4. Extra arm (high rate): a one-shot magnitude mask on θT at the same sparsity, trained as ticket and as P&F
+ *      (the paper's weakest mask, Fig. 6c).
+ * Every arm of a seed starts from the same θ0 and sees the same batches; claims are judged on per-seed differences
+ * (averaged over the compared sparsities) with 95% t intervals.
  */
 import * as tf from '@tensorflow/tfjs';
 import { constantSchedule, deriveSeed, piecewiseSchedule, withHooks, type Schedule } from '@trainkit/core';
 import {
-  applyMasks,
   disposeMasks,
   disposeSnapshot,
   exportSparse,
+  iterativeMagnitudePruning,
   magnitudeMasks,
   maskHook,
+  maskSparsity,
   prunableParams,
   restore,
   snapshot,
   weightCorrelation,
   weightCorrelations,
   type Masks,
+  type Snapshot,
 } from '@trainkit/prune';
 import { randomReinit } from '@trainkit/prune/layers';
-import {
-  defineExperiment,
-  type ArmSpec,
-  type ClaimVerdict,
-  type PlotSpec,
-  type ProfileSettings,
-  type RunContext,
-  type RunRecord,
-  type Verdict,
-} from '../experiment';
+import { defineExperiment, type ArmSpec, type ClaimVerdict, type PlotSpec, type ProfileSettings, type RunContext, type RunRecord } from '../experiment';
 import { loadFashionMnist } from '../data';
 import { resnet, smallCnn } from '../models';
 import { evaluate, train } from '../train';
-import { compareArms, formatDiff, verdictFromDiff, VERDICT_RULE } from '../stats';
+import { effectOf, formatDetectable, formatEffect, judgeEffect, judgeEquivalence, type Effect, type Judgement } from '../stats';
 import { lineChart } from '../plots';
 import { hostReady } from '../readback';
 
 type ModelName = 'cnn' | 'resnet';
-type Arm = 'ticket' | 'reinit' | 'pnf';
+/** ticket/reinit/pnf use the iterative mask of the round; ticket1/pnf1 a one-shot mask on θT of the same sparsity. */
+type Arm = 'ticket' | 'reinit' | 'pnf' | 'ticket1' | 'pnf1';
 
 interface PruneSettings extends ProfileSettings {
   models: ModelName[];
@@ -55,12 +55,16 @@ interface PruneSettings extends ProfileSettings {
   batchSize: number;
   lrHigh: number;
   lrLow: number;
-  /** Sparsities of the sparse arms. */
-  sparsities: number[];
+  /** IMP: fraction of the remaining weights pruned per round (LTH/open_lth's 0.2; the paper does not state it). */
+  rate: number;
+  /** IMP rounds whose masks the sparse arms are compared at (sparsity 1 − (1 − rate)^r). */
+  rounds: number[];
   /** p values of the R_p(θ0, θT) curve. */
   ps: number[];
-  /** Which sparse arms run at the low rate (claim 3 needs ticket and reinit). */
+  /** Which sparse arms run at the low rate besides the IMP ticket (claim 5 needs reinit). */
   lowRateArms: Arm[];
+  /** Run the one-shot mask arms (ticket1, pnf1) at the high rate. */
+  oneShot: boolean;
   /** Small CNN size. */
   cnnFilters: [number, number];
   cnnHidden: number;
@@ -70,13 +74,23 @@ interface PruneSettings extends ProfileSettings {
 
 const P_CLAIM = 0.2;
 const pct = (s: number): string => String(Math.round(s * 100));
-const metricAcc = (arm: Arm, s: number): string => `acc_${arm}_${pct(s)}`;
+const metricAcc = (arm: Arm, round: number): string => `acc_${arm}_r${round}`;
 const metricR = (p: number): string => `R_${pct(p)}`;
+const ARM_LABEL: Record<Arm, string> = {
+  ticket: 'ticket (θ0 ⊙ m, IMP)',
+  reinit: "re-init (θ0' ⊙ m, IMP)",
+  pnf: 'P&F (θT ⊙ m, IMP)',
+  ticket1: 'ticket, one-shot mask',
+  pnf1: 'P&F, one-shot mask',
+};
 
 const COMMON = {
   lrHigh: 0.1,
   lrLow: 0.01,
+  rate: 0.2,
   ps: [0.1, 0.2, 0.3, 0.4, 0.5],
+  lowRateArms: ['reinit'] as Arm[],
+  oneShot: true,
   cnnFilters: [16, 32] as [number, number],
   cnnHidden: 64,
   resnetDepth: 8,
@@ -97,8 +111,11 @@ function schedule(lr: number, stepsPerEpoch: number, epochs: number): Schedule {
   return piecewiseSchedule([constantSchedule(lr), constantSchedule(lr / 10), constantSchedule(lr / 100)], [b1, b2]);
 }
 
+const modelTag = (m: ModelName, s: PruneSettings): string => (m === 'cnn' ? 'small CNN' : `ResNet-${s.resnetDepth}`);
+
 const experiment = defineExperiment<PruneSettings>({
   id: 'prune',
+  version: 2,
   title: 'Lottery ticket vs pruning & fine-tuning, and the weight correlation R_p',
   paper: {
     title: 'Lottery Ticket Preserves Weight Correlation: Is It Desirable or Not?',
@@ -108,29 +125,49 @@ const experiment = defineExperiment<PruneSettings>({
   },
   claims: [
     {
+      id: 'pnf-gt-ticket',
+      text: 'Headline: at the high learning rate, pruning & fine-tuning beats the lottery ticket with the same (iterative) mask and epochs.',
+      paper: 'Fig. 6/7: P&F above the ticket at every sparsity with iterative masks (ResNet-20/CIFAR-10, MobileNet-V2/CIFAR-100; plots only).',
+    },
+    {
       id: 'rp-low-gt-high',
       text: `R_${P_CLAIM}(θ0, θT) is higher after training at the low learning rate than at the high one.`,
-      paper: 'Fig. 3: at LR 0.01 R_p is "notably higher" than at LR 0.1 (figure only).',
+      paper: 'Fig. 4: at LR 0.01 R_p(θ0, θT) is "notably higher" than at LR 0.1 (figure only).',
     },
     {
       id: 'rp-high-near-p',
-      text: `At the high learning rate R_${P_CLAIM}(θ0, θT) ≈ p (no correlation between initial and trained weights).`,
-      paper: 'Table 1 / Fig. 3: R_0.2 to θ0 ≈ 20% at LR 0.1 (20.1–20.4%).',
-    },
-    {
-      id: 'pnf-ge-ticket',
-      text: 'At the high learning rate, pruning & fine-tuning beats the lottery ticket with the same mask and epochs.',
-      paper: 'Fig. 6/7: P&F above the ticket at every sparsity (ResNet-20/CIFAR-10, MobileNet-V2/CIFAR-100).',
+      text: `At the high learning rate R_${P_CLAIM}(θ0, θT) ≈ p (no correlation between initial and trained weights; margin ±0.05).`,
+      paper: 'Fig. 4: at LR 0.1 R_p(θ0, θT) ≈ p (figure only).',
     },
     {
       id: 'ticket-eq-reinit-high',
-      text: 'At the high learning rate the lottery ticket is no better than random re-initialisation (ticket ≈ re-init).',
+      text: 'At the high learning rate the lottery ticket is no better than random re-initialisation (ticket ≈ re-init, margin ±2 points).',
       paper: 'Fig. 2: at LR 0.1 ticket ≈ random re-init, both below dense at ≥ 50% sparsity.',
     },
     {
       id: 'ticket-gt-reinit-low',
       text: 'At the low learning rate the lottery ticket beats random re-initialisation.',
       paper: 'Fig. 2: at LR 0.01 the ticket wins (ResNet-20/C10 best ticket 90.04% at 62% sparsity).',
+    },
+    {
+      id: 'table1-pnf-theta0',
+      text: `Table 1: the fine-tuned sparse net keeps no correlation with θ0: R_${P_CLAIM}((θT⊙m)_T, θ0) ≈ p (margin ±0.05; p of the whole layer).`,
+      paper: 'Table 1 (p = 0.2, 50% masks, LR 0.1): R((θT⊙m)_T, θ0) = 20.1–20.4%.',
+    },
+    {
+      id: 'table1-pnf-thetaT',
+      text: `Table 1: the fine-tuned sparse net stays correlated with θT: R_${P_CLAIM}((θT⊙m)_T, θT) > R_${P_CLAIM}((θT⊙m)_T, θ0).`,
+      paper: 'Table 1: R((θT⊙m)_T, θT) = 48–65% vs 20.1–20.4% to θ0.',
+    },
+    {
+      id: 'pnf-gt-ticket-oneshot',
+      text: 'Secondary (extra arm): P&F beats the ticket with a one-shot mask too, at the high learning rate.',
+      paper: 'Fig. 6c: one-shot masks, P&F above the ticket (plots only).',
+    },
+    {
+      id: 'iterative-gt-oneshot',
+      text: 'Secondary: P&F with the iterative mask beats P&F with a one-shot mask of the same sparsity.',
+      paper: 'Fig. 6c: mask quality ADMM > iterative > one-shot (plots only).',
     },
   ],
   profiles: {
@@ -143,9 +180,8 @@ const experiment = defineExperiment<PruneSettings>({
       testSize: 100,
       epochs: 1,
       batchSize: 50,
-      sparsities: [0.8],
+      rounds: [1],
       ps: [0.2],
-      lowRateArms: ['ticket', 'reinit'],
       cnnFilters: [4, 8],
       cnnHidden: 16,
     },
@@ -154,33 +190,32 @@ const experiment = defineExperiment<PruneSettings>({
       seeds: 2,
       models: ['cnn'],
       embedded: true,
-      trainSize: 800,
+      trainSize: 600,
       testSize: 1000,
       epochs: 2,
       batchSize: 50,
-      sparsities: [0.8, 0.95],
-      lowRateArms: ['ticket', 'reinit'],
+      rounds: [3, 7],
       cnnFilters: [8, 16],
       cnnHidden: 32,
     },
     standard: {
-      // 22 trainings per (model, seed): a 6k-example subset and 6 epochs keep it near an hour for both models on 2 cores.
+      // Per (model, seed): high rate 1 dense + 9 IMP rounds + 2 × 4 arms, low rate 1 + 9 + 2 = 30 trainings of
+      // 3,000 images × 4 epochs; rounds 3 and 9 give 48.8% (Table 1's 50%) and 86.6% sparsity.
       ...COMMON,
       seeds: 3,
       models: ['cnn', 'resnet'],
       embedded: false,
-      trainSize: 6000,
+      trainSize: 3000,
       testSize: 2000,
-      epochs: 6,
+      epochs: 4,
       batchSize: 128,
-      sparsities: [0.5, 0.8, 0.9, 0.95],
-      lowRateArms: ['ticket', 'reinit'],
+      rounds: [3, 9],
     },
   },
   arms(settings): ArmSpec[] {
     return settings.models.flatMap((model) => [
-      { id: `${model}-lr-high`, label: `${model === 'cnn' ? 'small CNN' : `ResNet-${settings.resnetDepth}`}, LR ${settings.lrHigh}`, model, rate: 'high' },
-      { id: `${model}-lr-low`, label: `${model === 'cnn' ? 'small CNN' : `ResNet-${settings.resnetDepth}`}, LR ${settings.lrLow}`, model, rate: 'low' },
+      { id: `${model}-lr-high`, label: `${modelTag(model, settings)}, LR ${settings.lrHigh}`, model, rate: 'high' },
+      { id: `${model}-lr-low`, label: `${modelTag(model, settings)}, LR ${settings.lrLow}`, model, rate: 'low' },
     ]);
   },
   async run(ctx: RunContext<PruneSettings>) {
@@ -190,12 +225,13 @@ const experiment = defineExperiment<PruneSettings>({
     const lr = high ? s.lrHigh : s.lrLow;
     const { train: trainSplit, test, info } = await loadFashionMnist({ trainSize: s.trainSize, testSize: s.testSize, dataDir: ctx.dataDir, embedded: s.embedded, seed: 1 });
     const stepsPerEpoch = Math.ceil(trainSplit.n / s.batchSize);
-    const arms: Arm[] = high ? ['ticket', 'reinit', 'pnf'] : s.lowRateArms;
-    const nTrainings = 1 + s.sparsities.length * arms.length;
+    const extraArms: Arm[] = high ? ['reinit', 'pnf', ...(s.oneShot ? (['ticket1', 'pnf1'] as Arm[]) : [])] : s.lowRateArms.filter((a) => a !== 'ticket');
+    const maxRound = Math.max(...s.rounds);
+    const nTrainings = 1 + maxRound + s.rounds.length * extraArms.length;
     ctx.progress.start(nTrainings * stepsPerEpoch * s.epochs, `${ctx.arm.id} seed ${ctx.seed}`);
 
     const model = modelOf(modelName, s, ctx.seed);
-    const kernels = prunableParams(model, { excludeFirstConv: true });
+    const kernels = prunableParams(model, { excludeFirstConv: true }); // §4.1: the first conv is not pruned
     // Every phase: fresh SGD-momentum optimizer and schedule, the same data order (seed) — only the start differs.
     const fit = async (masks: Masks | null): Promise<number> => {
       const inner = tf.train.momentum(lr, 0.9);
@@ -220,120 +256,148 @@ const experiment = defineExperiment<PruneSettings>({
     const metrics: Record<string, number> = {};
     const rp: Array<{ p: number; R: number }> = [];
     const theta0 = snapshot(model);
-    let thetaT: Map<string, tf.Tensor> | null = null;
+    let thetaT: Snapshot | null = null;
+    let imp: Awaited<ReturnType<typeof iterativeMagnitudePruning>> | null = null;
     try {
-      metrics['acc_dense'] = await fit(null);
-      await hostReady(model, theta0); // the sync reads below (webgpu in Node)
-      metrics['bytes_dense'] = exportSparse(model, new Map()).byteLength; // the real size of the written file
-      thetaT = snapshot(model);
-      const rs = weightCorrelations(theta0, model, s.ps);
+      // Dense training (round 0) and the IMP rounds: round r trains θ0 ⊙ m_r, the ticket at 1 − (1 − rate)^r.
+      imp = await iterativeMagnitudePruning({
+        model,
+        params: kernels,
+        rounds: maxRound,
+        rate: s.rate,
+        epochs: s.epochs,
+        scope: 'layer',
+        keepSnapshots: 'none',
+        train: async (_epochs, c) => {
+          const acc = await fit(c.masks);
+          if (c.round === 0) {
+            await hostReady(model); // the sync reads below (webgpu in Node)
+            thetaT = snapshot(model);
+            metrics['bytes_dense'] = exportSparse(model, new Map()).byteLength;
+          }
+          return { acc };
+        },
+      });
+      const dense = imp.rounds[0];
+      if (!thetaT || !dense) throw new Error('prune experiment: IMP returned no dense round');
+      const T = thetaT as Snapshot;
+      metrics['acc_dense'] = dense.metrics['acc'] as number;
+      await hostReady(theta0, T);
+      const rs = weightCorrelations(theta0, T, s.ps);
       s.ps.forEach((p, i) => {
         metrics[metricR(p)] = rs[i] as number;
         rp.push({ p, R: rs[i] as number });
       });
-      if (!s.ps.includes(P_CLAIM)) metrics[metricR(P_CLAIM)] = weightCorrelation(theta0, model, P_CLAIM);
+      if (!s.ps.includes(P_CLAIM)) metrics[metricR(P_CLAIM)] = weightCorrelation(theta0, T, P_CLAIM);
+      for (const r of imp.rounds.slice(1)) metrics[`acc_imp_r${r.round}`] = r.metrics['acc'] as number;
       ctx.log(`${ctx.arm.id} seed ${ctx.seed}: dense acc ${metrics['acc_dense'].toFixed(4)}, R_0.2(θ0, θT) ${(metrics[metricR(P_CLAIM)] as number).toFixed(3)}`);
 
-      for (const sp of s.sparsities) {
-        restore(model, thetaT);
-        const masks = magnitudeMasks(kernels, { sparsity: sp, scope: 'layer' });
+      for (const round of s.rounds) {
+        const entry = imp.rounds[round];
+        const masks = entry?.masks;
+        if (!entry || !masks) throw new Error(`prune experiment: IMP has no round ${round}`);
+        const sp = entry.sparsity;
+        metrics[`sparsity_r${round}`] = sp;
+        metrics[metricAcc('ticket', round)] = entry.metrics['acc'] as number;
+        let oneShot: Masks | null = null;
         try {
-          for (const arm of arms) {
-            if (arm === 'ticket') restore(model, theta0, { masks });
-            else if (arm === 'pnf') restore(model, thetaT, { masks });
-            else {
+          for (const arm of extraArms) {
+            if (arm === 'pnf') restore(model, T, { masks });
+            else if (arm === 'reinit') {
               restore(model, theta0);
-              randomReinit(model, deriveSeed(ctx.seed, 'reinit', sp), { masks });
+              randomReinit(model, deriveSeed(ctx.seed, 'reinit', round), { masks });
+            } else {
+              if (!oneShot) {
+                restore(model, T);
+                await hostReady(model, masks);
+                oneShot = magnitudeMasks(kernels, { sparsity: maskSparsity(masks), scope: 'layer' });
+              }
+              restore(model, arm === 'ticket1' ? theta0 : T, { masks: oneShot });
             }
-            metrics[metricAcc(arm, sp)] = await fit(masks);
-            await hostReady(model, masks);
-            if (arm === arms[arms.length - 1]) metrics[`bytes_sparse_${pct(sp)}`] = exportSparse(model, masks).byteLength;
-            if (arm === 'ticket') {
-              // Table 1's check: does the trained ticket stay correlated with θ0 inside the mask?
-              metrics[`R20_ticket_theta0_${pct(sp)}`] = weightCorrelation(theta0, model, P_CLAIM, masks);
+            metrics[metricAcc(arm, round)] = await fit(arm === 'ticket1' || arm === 'pnf1' ? oneShot : masks);
+            if (arm === 'pnf') {
+              await hostReady(model, masks);
+              metrics[`bytes_sparse_r${round}`] = exportSparse(model, masks).byteLength;
+              // Table 1: R((θT⊙m)_T, θ0) and R((θT⊙m)_T, θT), p of the whole layer (App. F: p < 1 − sparsity).
+              if (P_CLAIM <= 1 - sp - 0.01) {
+                metrics[`R20_pnf_theta0_r${round}`] = weightCorrelation(model, theta0, P_CLAIM, masks, { pOf: 'layer' });
+                metrics[`R20_pnf_thetaT_r${round}`] = weightCorrelation(model, T, P_CLAIM, masks, { pOf: 'layer' });
+              }
             }
           }
         } finally {
-          disposeMasks(masks);
+          disposeMasks(oneShot);
         }
-        ctx.log(`  s=${pct(sp)}%: ${arms.map((a) => `${a} ${(metrics[metricAcc(a, sp)] as number).toFixed(4)}`).join(', ')}`);
+        ctx.log(`  r=${round} (${(100 * sp).toFixed(1)}%): ${['ticket' as Arm, ...extraArms].map((a) => `${a} ${(metrics[metricAcc(a, round)] as number).toFixed(4)}`).join(', ')}`);
       }
     } finally {
+      imp?.dispose();
       disposeSnapshot(theta0);
       disposeSnapshot(thetaT);
       model.dispose();
     }
-    return { metrics, extra: { rp, lr, model: modelName, sparsities: s.sparsities }, data: info };
+    return { metrics, extra: { rp, lr, model: modelName, rounds: s.rounds }, data: info };
   },
   judge(runs, settings) {
     const out: ClaimVerdict[] = [];
+    const pts = { scale: 100, unit: ' points' };
+    const push = (claimId: string, tag: string, e: Effect, j: Judgement, rule: string, what: string, fmt = pts, unitWhat = 'seeds'): void => {
+      out.push({ claimId, measured: `${tag}: ${what} = ${formatEffect(e, { ...fmt, what: unitWhat })}`, verdict: j.verdict, verdictText: j.text, rule, detectable: formatDetectable(e, fmt) });
+    };
     for (const model of settings.models) {
-      const hiId = `${model}-lr-high`;
-      const loId = `${model}-lr-low`;
-      const hi = runs.filter((r) => r.armId === hiId);
-      const lo = runs.filter((r) => r.armId === loId);
-      const tag = model === 'cnn' ? 'small CNN' : `ResNet-${settings.resnetDepth}`;
+      const hi = runs.filter((r) => r.armId === `${model}-lr-high`);
+      const lo = runs.filter((r) => r.armId === `${model}-lr-low`);
+      const tag = modelTag(model, settings);
       const R = metricR(P_CLAIM);
+      const rnd = settings.rounds;
+      const raw = { scale: 1, unit: '', digits: 3 };
 
-      // 1. R_p at the low rate > at the high rate: two arms, unpaired (Welch SE over seeds).
-      const c1 = compareArms(runs, loId, hiId, R);
-      out.push({
-        claimId: 'rp-low-gt-high',
-        measured: `${tag}: R_0.2(low) − R_0.2(high) = ${formatDiff(c1, 3)}`,
-        verdict: verdictFromDiff({ diff: c1.diff, se: c1.se, direction: 'greater', minEffect: 0.01 }),
-        rule: `${VERDICT_RULE} Minimum effect 0.01.`,
-      });
+      const pf = effectOf(perSeed(hi, rnd, (r, k) => diff(r, metricAcc('pnf', k), metricAcc('ticket', k))));
+      push('pnf-gt-ticket', tag, pf, judgeEffect({ effect: pf, direction: 'greater', minEffect: 0.005 }), 'paired-95', `LR ${settings.lrHigh}, P&F − ticket (mean over ${rnd.length} sparsities)`);
 
-      // 2. R_p(high) ≈ p: an equivalence claim with a ±0.05 margin.
-      const h = paired(hi.map((r) => (r.metrics[R] ?? NaN) - P_CLAIM));
-      out.push({
-        claimId: 'rp-high-near-p',
-        measured: `${tag}: R_0.2(θ0, θT) = ${(P_CLAIM + h.mean).toFixed(3)} ± ${fmtSe(h.se, 3)} SE (n=${h.n}); p = ${P_CLAIM}`,
-        verdict: equivalence(h, 0.05),
-        rule: 'reproduced when |R − p| + 2 SE ≤ 0.05; not reproduced when |R − p| − 2 SE > 0.05; otherwise inconclusive (n < 2: SE taken as 0)',
-      });
+      const c1 = effectOf(pairBySeed(lo, hi, R));
+      push('rp-low-gt-high', tag, c1, judgeEffect({ effect: c1, direction: 'greater', minEffect: 0.01 }), 'paired-95', 'R_0.2(low) − R_0.2(high)', raw);
 
-      // 3–5: paired accuracy differences inside each run (same seed, same mask, same data order), pooled over sparsities.
-      const pf = paired(diffs(hi, settings.sparsities, 'pnf', 'ticket'));
-      out.push({
-        claimId: 'pnf-ge-ticket',
-        measured: `${tag}, LR ${settings.lrHigh}: P&F − ticket = ${points(pf.mean)} ± ${fmtSe(100 * pf.se, 2)} points SE (n=${pf.n} seed×sparsity pairs)`,
-        verdict: verdictFromDiff({ diff: pf.mean, se: pf.se, direction: 'greater', minEffect: 0.005 }),
-        rule: `${VERDICT_RULE} Here the SE is over paired (seed, sparsity) differences; minimum effect 0.5 points.`,
-      });
-      const eq = paired(diffs(hi, settings.sparsities, 'ticket', 'reinit'));
-      out.push({
-        claimId: 'ticket-eq-reinit-high',
-        measured: `${tag}, LR ${settings.lrHigh}: ticket − re-init = ${points(eq.mean)} ± ${fmtSe(100 * eq.se, 2)} points SE (n=${eq.n} seed×sparsity pairs)`,
-        verdict: equivalence(eq, 0.02),
-        rule: 'reproduced when |ticket − re-init| + 2 SE ≤ 2 points; not reproduced when |ticket − re-init| − 2 SE > 2 points; otherwise inconclusive (n < 2: SE taken as 0)',
-      });
-      if (settings.lowRateArms.includes('ticket') && settings.lowRateArms.includes('reinit')) {
-        const lw = paired(diffs(lo, settings.sparsities, 'ticket', 'reinit'));
-        out.push({
-          claimId: 'ticket-gt-reinit-low',
-          measured: `${tag}, LR ${settings.lrLow}: ticket − re-init = ${points(lw.mean)} ± ${fmtSe(100 * lw.se, 2)} points SE (n=${lw.n} seed×sparsity pairs)`,
-          verdict: verdictFromDiff({ diff: lw.mean, se: lw.se, direction: 'greater', minEffect: 0.005 }),
-          rule: `${VERDICT_RULE} Here the SE is over paired (seed, sparsity) differences; minimum effect 0.5 points.`,
-        });
+      const h = effectOf(hi.map((r) => (r.metrics[R] ?? NaN) - P_CLAIM));
+      push('rp-high-near-p', tag, h, judgeEquivalence(h, 0.05), 'equivalence-95', `R_0.2(θ0, θT) − p (R = ${(P_CLAIM + h.mean).toFixed(3)})`, raw);
+
+      const eq = effectOf(perSeed(hi, rnd, (r, k) => diff(r, metricAcc('ticket', k), metricAcc('reinit', k))));
+      push('ticket-eq-reinit-high', tag, eq, judgeEquivalence(eq, 0.02), 'equivalence-95', `LR ${settings.lrHigh}, ticket − re-init`);
+
+      const lw = effectOf(perSeed(lo, rnd, (r, k) => diff(r, metricAcc('ticket', k), metricAcc('reinit', k))));
+      push('ticket-gt-reinit-low', tag, lw, judgeEffect({ effect: lw, direction: 'greater', minEffect: 0.005 }), 'paired-95', `LR ${settings.lrLow}, ticket − re-init`);
+
+      const first = rnd.find((k) => hi.some((r) => r.metrics[`R20_pnf_theta0_r${k}`] !== undefined));
+      if (first !== undefined) {
+        const sp = hi.map((r) => r.metrics[`sparsity_r${first}`]).find((v) => v !== undefined) ?? NaN;
+        const t0 = effectOf(hi.map((r) => (r.metrics[`R20_pnf_theta0_r${first}`] ?? NaN) - P_CLAIM));
+        push('table1-pnf-theta0', tag, t0, judgeEquivalence(t0, 0.05), 'equivalence-95', `at ${(100 * sp).toFixed(1)}% sparsity, R_0.2((θT⊙m)_T, θ0) − p (R = ${(P_CLAIM + t0.mean).toFixed(3)})`, raw);
+        const tT = effectOf(hi.map((r) => (r.metrics[`R20_pnf_thetaT_r${first}`] ?? NaN) - (r.metrics[`R20_pnf_theta0_r${first}`] ?? NaN)));
+        const toT = hi.map((r) => r.metrics[`R20_pnf_thetaT_r${first}`] ?? NaN).filter(Number.isFinite);
+        push('table1-pnf-thetaT', tag, tT, judgeEffect({ effect: tT, direction: 'greater', minEffect: 0.01 }), 'paired-95', `R_0.2((θT⊙m)_T, θT) − R_0.2((θT⊙m)_T, θ0) (to θT: ${(toT.reduce((a, b) => a + b, 0) / Math.max(1, toT.length)).toFixed(3)})`, raw);
+      }
+
+      if (hi.some((r) => rnd.some((k) => r.metrics[metricAcc('pnf1', k)] !== undefined))) {
+        const o = effectOf(perSeed(hi, rnd, (r, k) => diff(r, metricAcc('pnf1', k), metricAcc('ticket1', k))));
+        push('pnf-gt-ticket-oneshot', tag, o, judgeEffect({ effect: o, direction: 'greater', minEffect: 0.005 }), 'paired-95', `LR ${settings.lrHigh}, one-shot masks, P&F − ticket`);
+        const it = effectOf(perSeed(hi, rnd, (r, k) => diff(r, metricAcc('pnf', k), metricAcc('pnf1', k))));
+        push('iterative-gt-oneshot', tag, it, judgeEffect({ effect: it, direction: 'greater', minEffect: 0.005 }), 'paired-95', `LR ${settings.lrHigh}, P&F iterative − P&F one-shot mask`);
       }
     }
     return out;
   },
   plots(runs, settings): PlotSpec[] {
     const plots: PlotSpec[] = [];
-    const arms = [...new Set(runs.map((r) => r.armId))].sort();
-    for (const armId of arms) {
+    const armIds = [...new Set(runs.map((r) => r.armId))].sort();
+    for (const armId of armIds) {
       const rows: Array<Record<string, unknown>> = [];
       for (const r of runs.filter((x) => x.armId === armId)) {
-        for (const series of ['ticket', 'reinit', 'pnf'] as Arm[]) {
-          const label = series === 'pnf' ? 'P&F (θT ⊙ m)' : series === 'reinit' ? "random re-init (θ0' ⊙ m)" : 'lottery ticket (θ0 ⊙ m)';
-          if (settings.sparsities.some((sp) => r.metrics[metricAcc(series, sp)] !== undefined)) {
-            rows.push({ arm: label, sparsity: 0, acc: r.metrics['acc_dense'], seed: r.seed }); // every arm starts at the dense model
-          }
-          for (const sp of settings.sparsities) {
-            const v = r.metrics[metricAcc(series, sp)];
-            if (v !== undefined) rows.push({ arm: label, sparsity: sp, acc: v, seed: r.seed });
+        for (const series of Object.keys(ARM_LABEL) as Arm[]) {
+          if (!settings.rounds.some((k) => r.metrics[metricAcc(series, k)] !== undefined)) continue;
+          rows.push({ arm: ARM_LABEL[series], sparsity: 0, acc: r.metrics['acc_dense'], seed: r.seed }); // every arm starts at the dense model
+          for (const k of settings.rounds) {
+            const v = r.metrics[metricAcc(series, k)];
+            if (v !== undefined) rows.push({ arm: ARM_LABEL[series], sparsity: r.metrics[`sparsity_r${k}`], acc: v, seed: r.seed });
           }
         }
       }
@@ -359,43 +423,31 @@ const experiment = defineExperiment<PruneSettings>({
 
 export default experiment;
 
-interface Diff {
-  mean: number;
-  se: number;
-  n: number;
+/** metric a − metric b of one run (NaN when either is missing). */
+function diff(r: RunRecord, a: string, b: string): number {
+  const x = r.metrics[a];
+  const y = r.metrics[b];
+  return x !== undefined && y !== undefined ? x - y : NaN;
 }
 
-/** Mean and standard error of paired differences (NaN SE when n < 2). */
-function paired(values: number[]): Diff {
-  const xs = values.filter((v) => Number.isFinite(v));
-  const n = xs.length;
-  if (n === 0) return { mean: NaN, se: NaN, n: 0 };
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  const sd = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
-  return { mean, se: sd / Math.sqrt(n), n };
+/** One value per seed: the mean over the compared rounds of `f(run, round)` (rounds where it is NaN are left out). */
+function perSeed(runs: RunRecord[], rounds: number[], f: (r: RunRecord, round: number) => number): number[] {
+  return [...runs]
+    .sort((a, b) => a.seed - b.seed)
+    .map((r) => {
+      const xs = rounds.map((k) => f(r, k)).filter(Number.isFinite);
+      return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+    });
 }
 
-/** Per (seed, sparsity) differences arm a − arm b inside the same run. */
-function diffs(runs: RunRecord[], sparsities: number[], a: Arm, b: Arm): number[] {
-  const out: number[] = [];
-  for (const r of runs) {
-    for (const sp of sparsities) {
-      const x = r.metrics[metricAcc(a, sp)];
-      const y = r.metrics[metricAcc(b, sp)];
-      if (x !== undefined && y !== undefined) out.push(x - y);
-    }
-  }
-  return out;
+/** Per-seed differences of `metric` between two arms' runs (same seed = same θ0 and data order). */
+function pairBySeed(a: RunRecord[], b: RunRecord[], metric: string): number[] {
+  const bs = new Map(b.map((r) => [r.seed, r.metrics[metric]]));
+  return [...a]
+    .sort((x, y) => x.seed - y.seed)
+    .map((r) => {
+      const y = bs.get(r.seed);
+      const x = r.metrics[metric];
+      return x !== undefined && y !== undefined ? x - y : NaN;
+    });
 }
-
-/** An "≈" claim: the 2-SE interval of the difference inside ±margin → reproduced; outside it beyond 2 SE → not. */
-function equivalence(d: Diff, margin: number): Verdict {
-  if (d.n === 0 || !Number.isFinite(d.mean)) return 'inconclusive';
-  const se = Number.isFinite(d.se) ? d.se : 0;
-  if (Math.abs(d.mean) + 2 * se <= margin) return 'reproduced';
-  if (Math.abs(d.mean) - 2 * se > margin) return 'not reproduced';
-  return 'inconclusive';
-}
-
-const fmtSe = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
-const points = (v: number): string => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${(100 * v).toFixed(2)}` : 'n/a');

@@ -34,7 +34,7 @@ import {
 } from '../experiment';
 import { resnet, smallCnn } from '../models';
 import { scatter } from '../plots';
-import { VERDICT_RULE, armMetric, summarize, verdictFromDiff } from '../stats';
+import { armMetric, effectOf, formatDetectable, formatEffect, judgeEffect, judgeNonInferiority, pairedDiffs } from '../stats';
 import { evaluate, train } from '../train';
 import { hostReady } from '../readback';
 
@@ -314,51 +314,27 @@ async function runArm(ctx: RunContext<UnifySettings>): Promise<{ metrics: Record
   }
 }
 
-// ---- statistics: the bench's verdict rule, with the standard error paired over seeds (every arm of a seed starts
-// from the same dense model, so per-seed differences remove the shared seed-to-seed variation) ----
+// ---- statistics: paired over seeds (every arm of a seed starts from the same dense model and sees the same batches) ----
 
-function pairedDiffs(runs: RunRecord[], a: string, b: string, metric: string): number[] {
-  const bySeed = new Map(runs.filter((r) => r.armId === b).map((r) => [r.seed, r.metrics[metric]]));
-  const out: number[] = [];
-  for (const r of runs) {
-    if (r.armId !== a) continue;
-    const other = bySeed.get(r.seed);
-    const mine = r.metrics[metric];
-    if (typeof other === 'number' && typeof mine === 'number') out.push(mine - other);
-  }
-  return out;
-}
-
-function paired(diffs: number[]): { mean: number; se: number; n: number } {
-  const s = summarize(diffs);
-  return { mean: s.mean, se: s.n >= 2 ? s.std / Math.sqrt(s.n) : NaN, n: s.n };
-}
-
-const PAIRED_RULE = `${VERDICT_RULE} Here the standard error is paired over seeds (each seed's arms share one dense model).`;
-const pts = (x: number): string => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}`;
-const seText = (se: number): string => (Number.isFinite(se) ? ` ± ${(100 * se).toFixed(2)} SE` : '');
+const PTS = { scale: 100, unit: ' points' };
 
 /** The claim "arm a beats arm b on test accuracy". */
 function beats(runs: RunRecord[], claimId: string, a: string, b: string, what: string): ClaimVerdict {
-  const d = paired(pairedDiffs(runs, a, b, 'testAcc'));
-  if (d.n === 0) return { claimId, measured: 'not run in this profile', verdict: 'inconclusive', rule: PAIRED_RULE };
-  return {
-    claimId,
-    measured: `${what}: ${pts(d.mean)} points${seText(d.se)} (paired, n=${d.n} seeds)`,
-    verdict: verdictFromDiff({ diff: d.mean, se: d.se, direction: 'greater', minEffect: 0 }),
-    rule: PAIRED_RULE,
-  };
+  const e = effectOf(pairedDiffs(runs, a, b, 'testAcc'));
+  if (e.n === 0) return { claimId, measured: 'not run in this profile', verdict: 'inconclusive', rule: 'paired-95' };
+  const j = judgeEffect({ effect: e, direction: 'greater' });
+  return { claimId, measured: `${what}: ${formatEffect(e, PTS)}`, verdict: j.verdict, verdictText: j.text, rule: 'paired-95', detectable: formatDetectable(e, PTS) };
 }
 
-/** The claim "drop vs dense < 1 point at a real ratio >= 4": the difference (drop − 1 point) must be < 0. */
+/** The claim "drop vs dense < 1 point at a real ratio >= 4": non-inferiority of ADMM − dense with a 1-point margin. */
 function within1(runs: RunRecord[], claimId: string, admm: string, dense: string): ClaimVerdict {
-  const d = paired(pairedDiffs(runs, dense, admm, 'testAcc'));
-  const rule = `Not reproduced when the real compression ratio is below 4x. Otherwise the measured quantity is (drop − 1 point), claimed < 0: ${PAIRED_RULE}`;
-  if (d.n === 0) return { claimId, measured: 'not run in this profile', verdict: 'inconclusive', rule };
+  const e = effectOf(pairedDiffs(runs, admm, dense, 'testAcc'));
+  if (e.n === 0) return { claimId, measured: 'not run in this profile', verdict: 'inconclusive', rule: 'ratio-and-non-inferiority' };
   const ratio = Math.min(...armMetric(runs, admm, 'ratio'));
-  const measured = `drop vs dense ${(100 * d.mean).toFixed(2)} points${seText(d.se)} at a real ratio of ${ratio.toFixed(2)}x (paired, n=${d.n} seeds)`;
-  if (!(ratio >= 4)) return { claimId, measured, verdict: 'not reproduced', rule };
-  return { claimId, measured, verdict: verdictFromDiff({ diff: d.mean - 0.01, se: d.se, direction: 'less', minEffect: 0 }), rule };
+  const measured = `ADMM − dense ${formatEffect(e, PTS)} at a real ratio of ${ratio.toFixed(2)}x`;
+  if (!(ratio >= 4)) return { claimId, measured, verdict: 'not reproduced', verdictText: 'not reproduced (ratio < 4x)', rule: 'ratio-and-non-inferiority', detectable: formatDetectable(e, PTS) };
+  const j = judgeNonInferiority(e, 0.01);
+  return { claimId, measured, verdict: j.verdict, verdictText: j.text, rule: 'ratio-and-non-inferiority', detectable: formatDetectable(e, PTS) };
 }
 
 const armId = (model: ModelKind, method: Method, point?: string): string => (point ? `${model}-${method}-${point}` : `${model}-${method}`);
@@ -429,6 +405,9 @@ export default defineExperiment<UnifySettings>({
       rho: 0.1,
       points: [POINT_4X, POINT_6X],
     },
+  },
+  rules: {
+    'ratio-and-non-inferiority': 'Not reproduced when the real compression ratio is below 4x; otherwise non-inferiority-95 with a 1-point margin on ADMM − dense.',
   },
   arms(settings) {
     return settings.models.flatMap((m) => [

@@ -81,15 +81,16 @@ body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:140
 h1{border-bottom:2px solid #ddd;padding-bottom:.3em}h2{margin-top:2em;border-bottom:1px solid #e4e4e4;padding-bottom:.2em}h3{margin-top:1.6em}
 table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}tr:nth-child(even) td{background:#fafafa}code{background:#f2f2f2;padding:0 3px;border-radius:3px;font-size:90%}
-pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:12px}
+pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere}
 .plots{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}.plot{border:1px solid #e6e6e6;padding:8px;background:#fff;margin:0}.plot figcaption{font-size:12px;color:#555;max-width:560px;margin-top:4px}
-.v-reproduced{color:#0a7d32;font-weight:600}.v-not{color:#b3261e;font-weight:600}.v-inconclusive{color:#8a6d00;font-weight:600}
+.v-reproduced{color:#0a7d32;font-weight:600}.v-not{color:#b3261e;font-weight:600}.v-inconclusive{color:#8a6d00;font-weight:600}.v-none{color:#666;font-style:italic}
 `;
 
 function verdictClass(cell: string): string {
   if (cell === 'reproduced') return ' class="v-reproduced"';
-  if (cell === 'not reproduced') return ' class="v-not"';
-  if (cell === 'inconclusive') return ' class="v-inconclusive"';
+  if (cell === 'not reproduced' || cell.startsWith('not reproduced (')) return ' class="v-not"';
+  if (cell === 'inconclusive' || cell.startsWith('inconclusive (')) return ' class="v-inconclusive"';
+  if (cell.startsWith('no verdict')) return ' class="v-none"';
   return '';
 }
 

@@ -4,7 +4,7 @@ import { TrainkitError } from '@trainkit/core';
 import type { ClaimVerdict, ExperimentDefinition, PlotSpec, ProfileSettings } from '../experiment';
 import { barWithErrors, lineChart } from '../plots';
 import { readRuns, writeJsonAtomic, type StoredRun } from '../results';
-import { formatMeanStd, summarize, VERDICT_RULE } from '../stats';
+import { RULES, summarize } from '../stats';
 import { formatDuration } from '../progress';
 import { toHtml, toMarkdown, type Block } from './doc';
 import { renderSvg } from './svg';
@@ -152,6 +152,7 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
   const byExperiment = groupBy(runs, (r) => r.experimentId);
   const order = [...opts.experiments.map((e) => e.id).filter((id) => byExperiment.has(id)), ...[...byExperiment.keys()].filter((id) => !known.has(id))];
   const summaryRows: string[][] = [];
+  const rulesUsed = new Map<string, string>();
 
   for (const expId of order) {
     const expRuns = byExperiment.get(expId) ?? [];
@@ -186,14 +187,23 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
           problems.push(`${expId}: judge() failed: ${(e as Error).message}`);
         }
         if (verdicts.length) {
+          // Smoke is a plumbing check: its rows carry no verdict.
+          const smoke = first.profile === 'smoke';
           const rows = verdicts.map((v) => {
             const spec = exp.claims.find((c) => c.id === v.claimId);
-            claimsOut.push({ experimentId: expId, context: ctxPlain, ...v });
-            summaryRows.push([`\`${expId}\``, spec?.text ?? v.claimId, spec?.paper ?? '', v.measured, v.verdict, ctxPlain]);
-            return [spec?.text ?? v.claimId, spec?.paper ?? '', v.measured, v.verdict, v.rule];
+            const shown = smoke ? 'no verdict (smoke)' : (v.verdictText ?? v.verdict);
+            const rule = smoke ? 'smoke' : v.rule;
+            rulesUsed.set(rule, exp.rules?.[rule] ?? RULES[rule] ?? rule);
+            claimsOut.push({ experimentId: expId, context: ctxPlain, ...v, verdictText: shown });
+            summaryRows.push([`\`${expId}\``, spec?.text ?? v.claimId, spec?.paper ?? '', v.measured, shown, ctxPlain]);
+            return [spec?.text ?? v.claimId, spec?.paper ?? '', v.measured, shown, rule];
           });
           body.push({ kind: 'heading', level: 4, text: 'Claims' });
           body.push({ kind: 'table', headers: ['claim', 'paper', `measured (${ctxPlain})`, 'verdict', 'rule'], rows });
+          const detectable = verdicts.filter((v) => v.detectable).map((v) => `${v.claimId} ${v.detectable}`);
+          if (detectable.length) {
+            body.push({ kind: 'para', text: `Smallest detectable effect (80% power, 5% two-sided, from the measured spread): ${detectable.join('; ')}.` });
+          }
         }
       }
 
@@ -274,9 +284,10 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
       kind: 'para',
       text: `Generated ${new Date().toISOString()} from ${runs.length} runs in ${opts.dirs.map((d) => `\`${d}\``).join(', ')}. Each number is labelled with the profile, backend, device and data it came from; \`smoke\` and \`quick\` profiles are short runs on small data and are not comparable to the papers' full-scale numbers.`,
     },
-    { kind: 'heading', level: 2, text: 'Verdict rule' },
-    { kind: 'para', text: VERDICT_RULE },
-    { kind: 'para', text: 'An experiment may state a more specific rule for a claim; its rule is printed beside the verdict.' },
+    { kind: 'heading', level: 2, text: 'Verdict rules' },
+    rulesUsed.size
+      ? { kind: 'table', headers: ['rule', 'what it says'], rows: [...rulesUsed].map(([name, text]) => [`\`${name}\``, text]) }
+      : { kind: 'para', text: RULES['paired-95'] as string },
     { kind: 'heading', level: 2, text: 'Claims at a glance' },
     summaryRows.length
       ? { kind: 'table', headers: ['experiment', 'claim', 'paper', 'measured', 'verdict', 'profile, backend, data'], rows: summaryRows }
