@@ -40,10 +40,14 @@ import { evaluate, train } from '../train';
 import { effectOf, formatDetectable, formatEffect, judgeEffect, judgeEquivalence, type Effect, type Judgement } from '../stats';
 import { lineChart } from '../plots';
 import { hostReady } from '../readback';
+import { gradualPruneArm } from './prune-gradual';
 
 type ModelName = 'cnn' | 'resnet';
-/** ticket/reinit/pnf use the iterative mask of the round; ticket1/pnf1 a one-shot mask on θT of the same sparsity. */
-type Arm = 'ticket' | 'reinit' | 'pnf' | 'ticket1' | 'pnf1';
+/**
+ * ticket/reinit/pnf use the iterative mask of the round; ticket1/pnf1 a one-shot mask on θT of the same sparsity;
+ * gradual prunes from θ0 to the round's sparsity during one training (Zhu & Gupta 2017, TF-MOT's PolynomialDecay).
+ */
+type Arm = 'ticket' | 'reinit' | 'pnf' | 'ticket1' | 'pnf1' | 'gradual';
 
 interface PruneSettings extends ProfileSettings {
   models: ModelName[];
@@ -63,6 +67,8 @@ interface PruneSettings extends ProfileSettings {
   ps: number[];
   /** Which sparse arms run at the low rate besides the IMP ticket (claim 5 needs reinit). */
   lowRateArms: Arm[];
+  /** Run the gradual-pruning arm (no claim: a comparison point for TF-MOT users) at the high rate. */
+  gradual: boolean;
   /** Run the one-shot mask arms (ticket1, pnf1) at the high rate. */
   oneShot: boolean;
   /** Small CNN size. */
@@ -82,6 +88,7 @@ const ARM_LABEL: Record<Arm, string> = {
   pnf: 'P&F (θT ⊙ m, IMP)',
   ticket1: 'ticket, one-shot mask',
   pnf1: 'P&F, one-shot mask',
+  gradual: 'gradual pruning (cubic schedule, from θ0)',
 };
 
 const COMMON = {
@@ -91,6 +98,7 @@ const COMMON = {
   ps: [0.1, 0.2, 0.3, 0.4, 0.5],
   lowRateArms: ['reinit'] as Arm[],
   oneShot: true,
+  gradual: false,
   cnnFilters: [16, 32] as [number, number],
   cnnHidden: 64,
   resnetDepth: 8,
@@ -184,6 +192,7 @@ const experiment = defineExperiment<PruneSettings>({
       ps: [0.2],
       cnnFilters: [4, 8],
       cnnHidden: 16,
+      gradual: true,
     },
     quick: {
       ...COMMON,
@@ -210,6 +219,7 @@ const experiment = defineExperiment<PruneSettings>({
       epochs: 4,
       batchSize: 128,
       rounds: [3, 9],
+      gradual: true,
     },
   },
   arms(settings): ArmSpec[] {
@@ -225,7 +235,9 @@ const experiment = defineExperiment<PruneSettings>({
     const lr = high ? s.lrHigh : s.lrLow;
     const { train: trainSplit, test, info } = await loadFashionMnist({ trainSize: s.trainSize, testSize: s.testSize, dataDir: ctx.dataDir, embedded: s.embedded, seed: 1 });
     const stepsPerEpoch = Math.ceil(trainSplit.n / s.batchSize);
-    const extraArms: Arm[] = high ? ['reinit', 'pnf', ...(s.oneShot ? (['ticket1', 'pnf1'] as Arm[]) : [])] : s.lowRateArms.filter((a) => a !== 'ticket');
+    const extraArms: Arm[] = high
+      ? ['reinit', 'pnf', ...(s.oneShot ? (['ticket1', 'pnf1'] as Arm[]) : []), ...(s.gradual ? (['gradual'] as Arm[]) : [])]
+      : s.lowRateArms.filter((a) => a !== 'ticket');
     const maxRound = Math.max(...s.rounds);
     const nTrainings = 1 + maxRound + s.rounds.length * extraArms.length;
     ctx.progress.start(nTrainings * stepsPerEpoch * s.epochs, `${ctx.arm.id} seed ${ctx.seed}`);
@@ -302,6 +314,25 @@ const experiment = defineExperiment<PruneSettings>({
         let oneShot: Masks | null = null;
         try {
           for (const arm of extraArms) {
+            if (arm === 'gradual') {
+              restore(model, theta0);
+              const g = await gradualPruneArm({
+                model,
+                kernels,
+                sparsity: sp,
+                lr,
+                learningRate: schedule(lr, stepsPerEpoch, s.epochs),
+                train: trainSplit,
+                test,
+                epochs: s.epochs,
+                batchSize: s.batchSize,
+                seed: deriveSeed(ctx.seed, 'data'),
+                progress: { start: () => {}, tick: (n, m) => ctx.progress.tick(n, m) },
+              });
+              metrics[metricAcc('gradual', round)] = g.acc;
+              metrics[`bytes_gradual_r${round}`] = g.bytes;
+              continue;
+            }
             if (arm === 'pnf') restore(model, T, { masks });
             else if (arm === 'reinit') {
               restore(model, theta0);
