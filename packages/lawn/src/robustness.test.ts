@@ -1,23 +1,13 @@
+import { errorCodeOf } from '@trainkit/test-utils';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { TrainkitError } from '@trainkit/core';
 import { LawnHook, lawn, lawnHook, weightNorms } from './index';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TrainkitError);
-    return (err as TrainkitError).code;
-  }
-  return undefined;
-}
 
 describe('LAWN inputs that used to be cryptic or silent', () => {
   it('lawn(null, args) throws INVALID_ARGUMENT and leaks no hook state', () => {
     const w = tf.tidy(() => tf.variable(tf.ones([2, 2])));
     const before = tf.memory().numTensors;
-    expect(codeOf(() => lawn(null as unknown as tf.Optimizer, { params: [w], freeSteps: 1 }))).toBe('INVALID_ARGUMENT');
+    expect(errorCodeOf(() => lawn(null as unknown as tf.Optimizer, { params: [w], freeSteps: 1 }))).toBe('INVALID_ARGUMENT');
     expect(tf.memory().numTensors).toBe(before);
     w.dispose();
   });
@@ -25,13 +15,13 @@ describe('LAWN inputs that used to be cryptic or silent', () => {
   it('lawnHook on a model whose constrained kernels are not trainable is refused (it would constrain nothing)', () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4], useBias: false, activation: 'relu' }), tf.layers.dense({ units: 2, useBias: false })] });
     model.trainable = false;
-    expect(codeOf(() => lawnHook({ params: model, freeSteps: 1 }))).toBe('INVALID_ARGUMENT');
+    expect(errorCodeOf(() => lawnHook({ params: model, freeSteps: 1 }))).toBe('INVALID_ARGUMENT');
     model.dispose();
   });
 
   it('weightNorms(w, "bogus") is INVALID_ARGUMENT, not per-unit norms', () => {
     const w = tf.ones([2, 3]);
-    expect(codeOf(() => weightNorms(w, 'bogus' as never))).toBe('INVALID_ARGUMENT');
+    expect(errorCodeOf(() => weightNorms(w, 'bogus' as never))).toBe('INVALID_ARGUMENT');
     w.dispose();
   });
 
@@ -39,10 +29,10 @@ describe('LAWN inputs that used to be cryptic or silent', () => {
     const w = tf.tidy(() => tf.variable(tf.ones([2, 2])));
     const hook = lawnHook({ params: [w], freeSteps: 1 });
     hook.dispose();
-    expect(codeOf(() => hook.afterApply({ step: 1 }))).toBe('DISPOSED');
-    expect(codeOf(() => hook.getWeights())).toBe('DISPOSED');
+    expect(errorCodeOf(() => hook.afterApply({ step: 1 }))).toBe('DISPOSED');
+    expect(errorCodeOf(() => hook.getWeights())).toBe('DISPOSED');
     w.dispose();
-    expect(codeOf(() => lawnHook({ params: [w], freeSteps: 1 }))).toBe('DISPOSED');
+    expect(errorCodeOf(() => lawnHook({ params: [w], freeSteps: 1 }))).toBe('DISPOSED');
   });
 });
 
@@ -70,7 +60,7 @@ describe('LawnHook.setWeights is all or nothing', () => {
       { name: 'norm_0', tensor: tf.scalar(7) },
       { name: 'norm_1', tensor: tf.scalar(NaN) },
     ];
-    expect(codeOf(() => hook.setWeights(state))).toBe('STATE_MISMATCH');
+    expect(errorCodeOf(() => hook.setWeights(state))).toBe('STATE_MISMATCH');
     expect(hook.getWeights().map((x) => Array.from(x.tensor.dataSync()))).toEqual(before);
     tf.dispose(state.map((s) => s.tensor));
     hook.dispose();
@@ -81,7 +71,7 @@ describe('LawnHook.setWeights is all or nothing', () => {
     const hook = LawnHook.fromConfig(LawnHook as never, { name: 'lawn', params: [{ name: 'x' }], freeSteps: 1, granularity: 'layer', projectGradient: true, eps: 1e-12 }) as unknown as LawnHook;
     const before = tf.memory().numTensors;
     const state = [{ name: 'switchedAt', tensor: tf.scalar(0.5) }, { name: 'norm_0', tensor: tf.scalar(1) }];
-    expect(codeOf(() => hook.setWeights(state))).toBe('STATE_MISMATCH');
+    expect(errorCodeOf(() => hook.setWeights(state))).toBe('STATE_MISMATCH');
     tf.dispose(state.map((s) => s.tensor));
     expect(tf.memory().numTensors).toBe(before);
     expect(hook.getWeights()).toEqual([]);

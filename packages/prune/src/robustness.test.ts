@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tf } from '@trainkit/test-utils';
+import { tf, errorCodeOf } from '@trainkit/test-utils';
 import { TrainkitError } from '@trainkit/core';
 import {
   applyMasks,
@@ -24,24 +24,14 @@ function vars() {
 
 const values = (vs: tf.Variable[]) => vs.map((v) => Array.from(v.dataSync()));
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TrainkitError);
-    return (err as TrainkitError).code;
-  }
-  return undefined;
-}
-
 describe('masks must hold 0 and 1 only', () => {
   it('applyMasks, maskHook and magnitudeMasks({previous}) reject a 0.5 or a 2', () => {
     const v = vars();
     for (const bad of [0.5, 2, -1]) {
       const m: Masks = new Map([[v.a.name, tf.tensor1d([1, bad, 1, 0])]]);
-      expect(codeOf(() => applyMasks(v.list, m))).toBe('INVALID_ARGUMENT');
-      expect(codeOf(() => maskHook(m))).toBe('INVALID_ARGUMENT');
-      expect(codeOf(() => magnitudeMasks(v.list, { sparsity: 0.5, previous: m }))).toBe('INVALID_ARGUMENT');
+      expect(errorCodeOf(() => applyMasks(v.list, m))).toBe('INVALID_ARGUMENT');
+      expect(errorCodeOf(() => maskHook(m))).toBe('INVALID_ARGUMENT');
+      expect(errorCodeOf(() => magnitudeMasks(v.list, { sparsity: 0.5, previous: m }))).toBe('INVALID_ARGUMENT');
       disposeMasks(m);
     }
     expect(values(v.list)).toEqual([[1, -2, 3, -4], [5, 6]]);
@@ -67,7 +57,7 @@ describe('disposed inputs give DISPOSED naming the argument, after no write', ()
     const m: Masks = new Map([[v.a.name, tf.tensor1d([1, 1, 0, 0])], [v.b.name, tf.tensor1d([1, 0])]]);
     m.get(v.b.name)!.dispose();
     const before = tf.memory().numTensors;
-    expect(codeOf(() => maskHook(m))).toBe('DISPOSED');
+    expect(errorCodeOf(() => maskHook(m))).toBe('DISPOSED');
     expect(tf.memory().numTensors).toBe(before);
     disposeMasks(m);
     v.free();
@@ -78,13 +68,13 @@ describe('disposed inputs give DISPOSED naming the argument, after no write', ()
     const snap = snapshot(v.list);
     tf.tidy(() => v.a.assign(tf.add(v.a, 10)));
     snap.get(v.b.name)!.dispose();
-    expect(codeOf(() => restore(v.list, snap))).toBe('DISPOSED');
+    expect(errorCodeOf(() => restore(v.list, snap))).toBe('DISPOSED');
     expect(values(v.list)).toEqual([[11, 8, 13, 6], [5, 6]]);
     disposeSnapshot(snap);
     const c = tf.tidy(() => tf.variable(tf.tensor1d([1])));
     const snap2 = snapshot([v.a, c]);
     c.dispose();
-    expect(codeOf(() => restore([v.a, c], snap2))).toBe('DISPOSED');
+    expect(errorCodeOf(() => restore([v.a, c], snap2))).toBe('DISPOSED');
     disposeSnapshot(snap2);
     v.free();
   });
@@ -93,12 +83,12 @@ describe('disposed inputs give DISPOSED naming the argument, after no write', ()
     const v = vars();
     const m: Masks = new Map([[v.a.name, tf.tensor1d([1, 1, 1, 1])]]);
     m.get(v.a.name)!.dispose();
-    expect(codeOf(() => exportSparse(v.list, m))).toBe('DISPOSED');
-    expect(codeOf(() => weightCorrelation(v.list, v.list, 0.5, m))).toBe('DISPOSED');
+    expect(errorCodeOf(() => exportSparse(v.list, m))).toBe('DISPOSED');
+    expect(errorCodeOf(() => weightCorrelation(v.list, v.list, 0.5, m))).toBe('DISPOSED');
     await expect(pruneAndFinetune({ model: v.list, mask: m, epochs: 1, train: () => undefined })).rejects.toMatchObject({ code: 'DISPOSED' });
     const d = tf.tidy(() => tf.variable(tf.tensor1d([1, 2])));
     d.dispose();
-    expect(codeOf(() => magnitudeMasks([v.a, d], { sparsity: 0.5 }))).toBe('DISPOSED');
+    expect(errorCodeOf(() => magnitudeMasks([v.a, d], { sparsity: 0.5 }))).toBe('DISPOSED');
     v.free();
   });
 
@@ -107,9 +97,9 @@ describe('disposed inputs give DISPOSED naming the argument, after no write', ()
     const m: Masks = new Map([[v.a.name, tf.tensor1d([1, 1, 0, 0])]]);
     const hook = maskHook(m);
     hook.dispose();
-    expect(codeOf(() => hook.apply())).toBe('DISPOSED');
-    expect(codeOf(() => hook.getWeights())).toBe('DISPOSED');
-    expect(codeOf(() => hook.setWeights([{ name: v.a.name, tensor: m.get(v.a.name)! }]))).toBe('DISPOSED');
+    expect(errorCodeOf(() => hook.apply())).toBe('DISPOSED');
+    expect(errorCodeOf(() => hook.getWeights())).toBe('DISPOSED');
+    expect(errorCodeOf(() => hook.setWeights([{ name: v.a.name, tensor: m.get(v.a.name)! }]))).toBe('DISPOSED');
     disposeMasks(m);
     v.free();
   });
@@ -122,7 +112,7 @@ describe('state changes are all or nothing', () => {
     const hook = maskHook(m);
     const zeros = tf.zeros([4]);
     const wrong = tf.zeros([3]);
-    expect(codeOf(() => hook.setWeights([{ name: v.a.name, tensor: zeros }, { name: v.b.name, tensor: wrong }]))).toBe('SHAPE_MISMATCH');
+    expect(errorCodeOf(() => hook.setWeights([{ name: v.a.name, tensor: zeros }, { name: v.b.name, tensor: wrong }]))).toBe('SHAPE_MISMATCH');
     expect(Array.from(hook.getWeights()[0]!.tensor.dataSync())).toEqual([1, 1, 0, 0]);
     tf.dispose([zeros, wrong]);
     hook.dispose();
@@ -135,7 +125,7 @@ describe('state changes are all or nothing', () => {
     const snap = snapshot(v.list);
     tf.tidy(() => v.a.assign(tf.add(v.a, 10)));
     const m: Masks = new Map([[v.a.name, tf.tensor1d([1, 3, 1, 1])]]);
-    expect(codeOf(() => restore(v.list, snap, { masks: m }))).toBe('INVALID_ARGUMENT');
+    expect(errorCodeOf(() => restore(v.list, snap, { masks: m }))).toBe('INVALID_ARGUMENT');
     expect(values(v.list)).toEqual([[11, 8, 13, 6], [5, 6]]);
     disposeMasks(m);
     disposeSnapshot(snap);
@@ -182,7 +172,7 @@ describe('importSparse validates every header field before allocating', () => {
   for (const [what, entries] of cases) {
     it(`${what} → BAD_FILE, nothing allocated`, () => {
       const before = tf.memory().numTensors;
-      expect(codeOf(() => importSparse(file(entries)))).toBe('BAD_FILE');
+      expect(errorCodeOf(() => importSparse(file(entries)))).toBe('BAD_FILE');
       expect(tf.memory().numTensors).toBe(before);
     });
   }
@@ -194,7 +184,7 @@ describe('importSparse validates every header field before allocating', () => {
     const other2 = tf.tidy(() => tf.variable(tf.tensor1d([7, 7])));
     const bytes = exportSparse([other, other2], new Map());
     const before = tf.memory().numTensors;
-    expect(codeOf(() => importSparse(bytes, [f, i]))).toBe('STATE_MISMATCH');
+    expect(errorCodeOf(() => importSparse(bytes, [f, i]))).toBe('STATE_MISMATCH');
     expect(tf.memory().numTensors).toBe(before);
     expect(values([f, i])).toEqual([[1, 2, 3, 4], [1, 2]]);
     tf.dispose([f, i, other, other2]);
@@ -204,8 +194,8 @@ describe('importSparse validates every header field before allocating', () => {
 it('weightCorrelation refuses NaN weights instead of returning 0', () => {
   const a = new Map([['w', tf.tensor1d([NaN, 1, 2, 3])]]);
   const b = new Map([['w', tf.tensor1d([1, 2, 3, 4])]]);
-  expect(codeOf(() => weightCorrelation(a, b, 0.5))).toBe('INVALID_ARGUMENT');
-  expect(codeOf(() => weightCorrelation(b, a, 0.5))).toBe('INVALID_ARGUMENT');
+  expect(errorCodeOf(() => weightCorrelation(a, b, 0.5))).toBe('INVALID_ARGUMENT');
+  expect(errorCodeOf(() => weightCorrelation(b, a, 0.5))).toBe('INVALID_ARGUMENT');
   disposeSnapshot(a);
   disposeSnapshot(b);
 });

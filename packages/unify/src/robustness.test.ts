@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { tf } from '@trainkit/test-utils';
-import { TrainkitError, withHooks } from '@trainkit/core';
+import { tf, errorCodeOf } from '@trainkit/test-utils';
+import { withHooks } from '@trainkit/core';
 import { admmUnifyHook, decodeUnified, encodeUnified, unifiedHook, type LayerPlan } from './index';
 
 const ARGS = { blockSize: 2, pruneRatio: 0.25, unifyRatio: 0.5 };
@@ -11,22 +11,12 @@ function kernels() {
   return { k1, k2, list: [k1, k2], free: () => tf.dispose([k1, k2]) };
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TrainkitError);
-    return (err as TrainkitError).code;
-  }
-  return undefined;
-}
-
 describe('ADMM hook arguments that used to pass silently', () => {
   it('rejects a name containing "/" and rescaleDual: "yes", allocating nothing', () => {
     const k = kernels();
     const before = tf.memory().numTensors;
-    expect(codeOf(() => admmUnifyHook({ params: k.list, ...ARGS, name: 'a/b' }))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => admmUnifyHook({ params: k.list, ...ARGS, rescaleDual: 'yes' as unknown as boolean }))).toBe('INVALID_ARGUMENT');
+    expect(errorCodeOf(() => admmUnifyHook({ params: k.list, ...ARGS, name: 'a/b' }))).toBe('INVALID_ARGUMENT');
+    expect(errorCodeOf(() => admmUnifyHook({ params: k.list, ...ARGS, rescaleDual: 'yes' as unknown as boolean }))).toBe('INVALID_ARGUMENT');
     expect(tf.memory().numTensors).toBe(before);
     k.free();
   });
@@ -46,10 +36,10 @@ describe('ADMM hook arguments that used to pass silently', () => {
     const k = kernels();
     const hook = admmUnifyHook({ params: k.list, ...ARGS });
     hook.dispose();
-    expect(codeOf(() => hook.transformGradients({}))).toBe('DISPOSED');
-    expect(codeOf(() => hook.getWeights())).toBe('DISPOSED');
+    expect(errorCodeOf(() => hook.transformGradients({}))).toBe('DISPOSED');
+    expect(errorCodeOf(() => hook.getWeights())).toBe('DISPOSED');
     k.k2.dispose();
-    expect(codeOf(() => admmUnifyHook({ params: k.list, ...ARGS }))).toBe('DISPOSED');
+    expect(errorCodeOf(() => admmUnifyHook({ params: k.list, ...ARGS }))).toBe('DISPOSED');
     k.k1.dispose();
   });
 });
@@ -62,7 +52,7 @@ describe('AdmmUnifyHook.setWeights is all or nothing', () => {
     const before = live.map((w) => Array.from(w.tensor.dataSync()));
     const state = live.map((w) => ({ name: w.name, tensor: tf.add(w.tensor, 1) }));
     const bad = state.filter((w) => w.name !== `${k.k2.name}/U`);
-    expect(codeOf(() => hook.setWeights(bad))).toBe('STATE_MISMATCH');
+    expect(errorCodeOf(() => hook.setWeights(bad))).toBe('STATE_MISMATCH');
     expect(hook.getWeights().map((w) => Array.from(w.tensor.dataSync()))).toEqual(before);
     tf.dispose(state.map((s) => s.tensor));
     hook.dispose();
@@ -80,18 +70,18 @@ describe('UnifiedHook construction', () => {
     const before = Array.from(k.k1.dataSync());
     const broken = { ...plan.layers[1]!, states: new Uint8Array(plan.layers[1]!.states.length + 1) } as LayerPlan;
     const count = tf.memory().numTensors;
-    expect(codeOf(() => unifiedHook([plan.layers[0]!, broken], { params: k.list }))).toBe('INVALID_ARGUMENT');
+    expect(errorCodeOf(() => unifiedHook([plan.layers[0]!, broken], { params: k.list }))).toBe('INVALID_ARGUMENT');
     expect(tf.memory().numTensors).toBe(count);
     expect(Array.from(k.k1.dataSync())).toEqual(before);
     const h = unifiedHook(plan, { params: k.list });
     h.dispose();
-    expect(codeOf(() => h.enforce())).toBe('DISPOSED');
-    expect(codeOf(() => h.transformGradients({}))).toBe('DISPOSED');
+    expect(errorCodeOf(() => h.enforce())).toBe('DISPOSED');
+    expect(errorCodeOf(() => h.transformGradients({}))).toBe('DISPOSED');
     const live = unifiedHook(plan, { params: k.list });
     tf.tidy(() => k.k1.assign(tf.add(k.k1, 1)));
     const k1 = Array.from(k.k1.dataSync());
     k.k2.dispose();
-    expect(codeOf(() => live.enforce())).toBe('DISPOSED');
+    expect(errorCodeOf(() => live.enforce())).toBe('DISPOSED');
     expect(Array.from(k.k1.dataSync())).toEqual(k1);
     live.dispose();
     k.k1.dispose();
@@ -122,7 +112,7 @@ describe('decodeUnified validates the header before allocating', () => {
   for (const [what, header] of cases) {
     it(`${what} → BAD_FILE, nothing allocated`, () => {
       const before = tf.memory().numTensors;
-      expect(codeOf(() => decodeUnified(file(header)))).toBe('BAD_FILE');
+      expect(errorCodeOf(() => decodeUnified(file(header)))).toBe('BAD_FILE');
       expect(tf.memory().numTensors).toBe(before);
     });
   }
@@ -146,7 +136,7 @@ describe('int32 variables', () => {
 
   it('a plan for an int32 kernel is refused', () => {
     const ints = tf.tidy(() => tf.variable(tf.ones([4, 2], 'int32')));
-    expect(codeOf(() => admmUnifyHook({ params: [ints], ...ARGS }))).toBe('INVALID_ARGUMENT');
+    expect(errorCodeOf(() => admmUnifyHook({ params: [ints], ...ARGS }))).toBe('INVALID_ARGUMENT');
     ints.dispose();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectNoLeak, expectTensorClose, finiteDiffGrad, seededData, tf } from './index';
+import { errorCodeOf, expectNoLeak, expectTensorClose, finiteDiffGrad, seededData, tf } from './index';
 
 describe('test-utils', () => {
   it('expectTensorClose fails outside tolerance and passes inside', () => {
@@ -26,5 +26,18 @@ describe('test-utils', () => {
     const g = finiteDiffGrad((t) => tf.sum(tf.square(t)), x);
     expectTensorClose(g, [1, -2, 4], { atol: 1e-2, rtol: 1e-2 });
     x.dispose();
+  });
+});
+
+describe('errorCodeOf', () => {
+  it("returns a TrainkitError's code, undefined when nothing throws, and fails on any other error", () => {
+    const tk = Object.assign(new Error('bad'), { name: 'TrainkitError', code: 'INVALID_ARGUMENT' });
+    expect(errorCodeOf(() => {
+      throw tk;
+    })).toBe('INVALID_ARGUMENT');
+    expect(errorCodeOf(() => 1)).toBeUndefined();
+    expect(() => errorCodeOf(() => {
+      throw new TypeError('cryptic');
+    })).toThrow(/expected a TrainkitError, got: cryptic/);
   });
 });

@@ -152,3 +152,18 @@ export function expectReadmeExample(pkgDir: string, output: RegExp): void {
   expect(stdout).toMatch(output);
 }
 export { BAD_KINDS, checkContract, type BadKind, type FuzzCase, type FuzzOutcome, type Mutation } from './fuzz';
+
+/**
+ * The `code` of the TrainkitError `fn` throws, or undefined when it returns; any other error fails the test.
+ * (By name and code, not instanceof: test-utils does not depend on @trainkit/core.)
+ */
+export function errorCodeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    const e = err as { name?: unknown; code?: unknown; message?: unknown };
+    if (e?.name !== 'TrainkitError' || typeof e.code !== 'string') expect.fail(`expected a TrainkitError, got: ${String(e?.message ?? err)}`);
+    return e.code as string;
+  }
+  return undefined;
+}

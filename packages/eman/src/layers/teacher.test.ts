@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TrainkitError, paramsOf } from '@trainkit/core';
-import { expectNoLeak, expectTensorClose, tf } from '@trainkit/test-utils';
+import { expectNoLeak, expectTensorClose, tf, errorCodeOf } from '@trainkit/test-utils';
 import { batch, fakeStep, isBuffer, smallNet, snapshot } from '../../test/fixtures';
 import { byolMomentum } from '../momentum';
 import { EmaTeacher, emaTeacher } from './teacher';
@@ -8,16 +8,6 @@ import { EmaTeacher, emaTeacher } from './teacher';
 function bitsEqual(a: Float64Array[], b: Float64Array[]): void {
   expect(a.length).toBe(b.length);
   for (let i = 0; i < a.length; i++) expect(Array.from(a[i] as Float64Array), `weight ${i}`).toEqual(Array.from(b[i] as Float64Array));
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TrainkitError);
-    return (err as TrainkitError).code;
-  }
-  return undefined;
 }
 
 describe('emaTeacher: construction', () => {
@@ -61,14 +51,14 @@ describe('emaTeacher: construction', () => {
     const wider = smallNet(2, { hidden: 7 });
     const deeper = smallNet(2, { extraLayer: true });
     const otherClasses = smallNet(2, { classes: 4 });
-    expect(codeOf(() => emaTeacher(student, { teacher: wider }))).toBe('SHAPE_MISMATCH');
-    expect(codeOf(() => emaTeacher(student, { teacher: deeper }))).toBe('SHAPE_MISMATCH');
-    expect(codeOf(() => emaTeacher(student, { teacher: otherClasses }))).toBe('SHAPE_MISMATCH');
-    expect(codeOf(() => emaTeacher(student, { teacher: student }))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => emaTeacher(student, { momentum: 1.5 }))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => emaTeacher(student, { mode: 'swa' as 'ema' }))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => emaTeacher(student, { momentum: 0.9, schedule: byolMomentum({ totalSteps: 5 }) }))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => emaTeacher({} as tf.LayersModel))).toBe('INVALID_ARGUMENT');
+    expect(errorCodeOf(() => emaTeacher(student, { teacher: wider }))).toBe('SHAPE_MISMATCH');
+    expect(errorCodeOf(() => emaTeacher(student, { teacher: deeper }))).toBe('SHAPE_MISMATCH');
+    expect(errorCodeOf(() => emaTeacher(student, { teacher: otherClasses }))).toBe('SHAPE_MISMATCH');
+    expect(errorCodeOf(() => emaTeacher(student, { teacher: student }))).toBe('INVALID_ARGUMENT');
+    expect(errorCodeOf(() => emaTeacher(student, { momentum: 1.5 }))).toBe('INVALID_ARGUMENT');
+    expect(errorCodeOf(() => emaTeacher(student, { mode: 'swa' as 'ema' }))).toBe('INVALID_ARGUMENT');
+    expect(errorCodeOf(() => emaTeacher(student, { momentum: 0.9, schedule: byolMomentum({ totalSteps: 5 }) }))).toBe('INVALID_ARGUMENT');
+    expect(errorCodeOf(() => emaTeacher({} as tf.LayersModel))).toBe('INVALID_ARGUMENT');
     for (const m of [student, wider, deeper, otherClasses]) m.dispose();
   });
 });
@@ -304,15 +294,15 @@ describe('emaTeacher: state', () => {
     const a = emaTeacher(student);
     const b = emaTeacher(other);
     const state = b.getWeights();
-    expect(codeOf(() => a.setWeights(state))).toBe('STATE_MISMATCH');
+    expect(errorCodeOf(() => a.setWeights(state))).toBe('STATE_MISMATCH');
     const extra = [...a.getWeights()];
     const bogus = tf.scalar(1);
-    expect(codeOf(() => a.setWeights([...extra, { name: 'nope', tensor: bogus }]))).toBe('STATE_MISMATCH');
+    expect(errorCodeOf(() => a.setWeights([...extra, { name: 'nope', tensor: bogus }]))).toBe('STATE_MISMATCH');
     tf.dispose([bogus, ...state.map((w) => w.tensor), ...extra.map((w) => w.tensor)]);
     for (const t of [a, b]) t.dispose();
     student.dispose();
     other.dispose();
-    expect(codeOf(() => a.update())).toBe('DISPOSED');
+    expect(errorCodeOf(() => a.update())).toBe('DISPOSED');
   });
 
   it('a saved teacher model, loaded back and passed as `teacher`, predicts identically', async () => {
