@@ -1,5 +1,5 @@
-import { engine, tensor, type NamedTensorMap, type Tensor, type Variable } from '@tensorflow/tfjs-core';
-import { TrainkitError, invalidArgument, type ParamsArg } from '@trainkit/core';
+import { engine, mul, tensor, type NamedTensorMap, type Tensor, type Variable } from '@tensorflow/tfjs-core';
+import { TrainkitError, invalidArgument, mapGradients, type ParamsArg } from '@trainkit/core';
 import { checkShape, resolveVariables } from './internal/params';
 import type { Masks } from './mask';
 
@@ -54,6 +54,15 @@ export class WeightBinding {
       }
       if (hits.length === 1) this.bound.set(key, hits[0] as string);
     }
+  }
+
+  /** Multiplies the gradient of each key's bound variable by its mask (call {@link followGradients} first). */
+  maskGradients(grads: NamedTensorMap, masks: Iterable<readonly [string, Tensor]>): NamedTensorMap {
+    const byVariable = new Map([...masks].map(([key, m]) => [this.nameOf(key), m]));
+    return mapGradients(grads, (name, g) => {
+      const m = byVariable.get(name);
+      return m ? mul(g, m) : g;
+    });
   }
 
   /**

@@ -16,7 +16,6 @@ import {
   assertLive,
   checkNumber,
   invalidArgument,
-  mapGradients,
   type NamedTensor,
   type ParamsArg,
   type StepContext,
@@ -141,11 +140,7 @@ export class GradualPruningHook implements StepHook {
     this.checkAlive();
     this.binding.followGradients(grads);
     this.update(ctx.step - 1);
-    const byVariable = new Map(this.entries.map((e) => [this.binding.nameOf(e.key), e.mask]));
-    return mapGradients(grads, (name, g) => {
-      const m = byVariable.get(name);
-      return m ? mul(g, m) : g;
-    });
+    return this.binding.maskGradients(grads, this.entries.map((e) => [e.key, e.mask] as const));
   }
 
   /** Re-applies the masks to the weights. */

@@ -1,7 +1,6 @@
 import {
   Variable,
   cast,
-  mul,
   ones,
   serialization,
   tidy,
@@ -9,7 +8,7 @@ import {
   type NamedTensorMap,
   type Tensor,
 } from '@tensorflow/tfjs-core';
-import { TrainkitError, checkHookName, invalidArgument, mapGradients, type NamedTensor, type StepContext, type StepHook } from '@trainkit/core';
+import { TrainkitError, checkHookName, invalidArgument, type NamedTensor, type StepContext, type StepHook } from '@trainkit/core';
 import { checkShape, checkTensorMap, maskedValue } from './internal/params';
 import { WeightBinding } from './binding';
 import type { Masks } from './mask';
@@ -75,11 +74,7 @@ export class MaskHook implements StepHook {
   transformGradients(grads: NamedTensorMap, _ctx: StepContext): NamedTensorMap {
     this.checkAlive();
     this.binding.followGradients(grads);
-    const byVariable = new Map([...this.masks].map(([key, m]) => [this.binding.nameOf(key), m]));
-    return mapGradients(grads, (name, g) => {
-      const m = byVariable.get(name);
-      return m ? mul(g, m) : g;
-    });
+    return this.binding.maskGradients(grads, this.masks);
   }
 
   /** Re-applies every mask to its variable. */

@@ -1,5 +1,6 @@
 import { io } from '@tensorflow/tfjs-core';
 import { TrainkitError, invalidArgument } from '@trainkit/core';
+import { writeFrame } from './internal/frame';
 
 const MAGIC = [0x54, 0x4b, 0x53, 0x4d]; // "TKSM"
 const VERSION = 1;
@@ -84,19 +85,7 @@ function encode(artifacts: io.ModelArtifacts): Uint8Array {
   if (off !== data.length) throw invalidArgument('weightData', data.length, `exactly ${off} bytes for the weight specs`);
   const { weightData: _d, weightSpecs: _s, ...rest } = artifacts;
   const header: Header = { artifacts: rest, weightSpecs: specs, encodings };
-  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
-  const total = 12 + headerBytes.length + chunks.reduce((s, c) => s + c.length, 0);
-  const file = new Uint8Array(total);
-  file.set(MAGIC, 0);
-  file[4] = VERSION;
-  new DataView(file.buffer).setUint32(8, headerBytes.length, true);
-  file.set(headerBytes, 12);
-  let p = 12 + headerBytes.length;
-  for (const c of chunks) {
-    file.set(c, p);
-    p += c.length;
-  }
-  return file;
+  return writeFrame(MAGIC, VERSION, header, chunks);
 }
 
 function decode(bytes: Uint8Array): io.ModelArtifacts {

@@ -1,6 +1,7 @@
 import { tensor, tidy, type DataType, type Tensor } from '@tensorflow/tfjs-core';
 import { TrainkitError, invalidArgument, type ParamsArg } from '@trainkit/core';
 import { byName, checkShape, checkTensorMap, resolveVariables, sizeOf } from './internal/params';
+import { writeFrame } from './internal/frame';
 import type { Masks } from './mask';
 import type { Snapshot } from './snapshot';
 
@@ -64,19 +65,7 @@ export function exportSparse(model: ParamsArg, masks: Masks): Uint8Array {
     headers.push({ name: v.name, shape: [...v.shape], dtype: v.dtype, encoding: 'bitmask', count: kept.length });
     chunks.push(bitmask, pack(v.dtype === 'int32' ? Int32Array.from(kept) : Float32Array.from(kept), v.dtype));
   }
-  const header = new TextEncoder().encode(JSON.stringify({ entries: headers }));
-  const total = 8 + 4 + header.length + chunks.reduce((s, c) => s + c.length, 0);
-  const out = new Uint8Array(total);
-  out.set(MAGIC, 0);
-  out[4] = VERSION;
-  new DataView(out.buffer).setUint32(8, header.length, true);
-  out.set(header, 12);
-  let off = 12 + header.length;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return writeFrame(MAGIC, VERSION, { entries: headers }, chunks);
 }
 
 function pack(values: Float32Array | Int32Array, dtype: 'float32' | 'int32'): Uint8Array {
