@@ -270,6 +270,8 @@ export async function runJobs(jobs: readonly Job[], opts: RunJobsOptions): Promi
     };
     const before = stored();
     if (before.ok) {
+      // A crash between saving the result and unlocking leaves the lock behind: clear it if its holder is gone.
+      tryLock(file.replace(/\.json$/, '.lock'), { staleMs }).lock?.release();
       if (waitingOn.has(k)) summary.byOthers++;
       summary.skipped++;
       progress.log(waitingOn.has(k) ? 'finished by another process, skipped' : 'finished earlier, skipped');
