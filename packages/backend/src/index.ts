@@ -14,3 +14,4 @@ export {
   wasmTrainingKernelsRegistered,
 } from './register';
 export { initNodeWasmThreads, MAX_NODE_WASM_THREADS } from './node-threads';
+export { batchNormTraining, fusedBatchNormActive, type BatchNormTrainingResult } from './batch-norm-training';

@@ -1,4 +1,5 @@
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { batchNormTrainingConfig, batchNormTrainingGrad, batchNormTrainingGradConfig } from './kernels/batch-norm';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './kernels/conv2d-grad';
 import { batchMatMulConfig } from './kernels/batch-mat-mul';
 import { castConfig, identityConfig, meanConfig, sumConfig } from './kernels/elementwise';
@@ -23,6 +24,8 @@ export const wasmTrainingKernelNames: readonly string[] = [
   identityConfig.kernelName,
   castConfig.kernelName,
   tileConfig.kernelName,
+  batchNormTrainingConfig.kernelName,
+  batchNormTrainingGradConfig.kernelName,
 ];
 
 const configs: readonly KernelConfig[] = [
@@ -37,13 +40,15 @@ const configs: readonly KernelConfig[] = [
   identityConfig,
   castConfig,
   tileConfig,
+  batchNormTrainingConfig,
+  batchNormTrainingGradConfig,
 ];
 
 /**
  * Registers trainkit's training kernels for the `wasm` backend: the conv/depthwise gradients stock
  * wasm lacks (`Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter`/`Input`, tfjs#8474), a
  * faster `Conv2DBackpropInput` (each composed from wasm's XNNPACK convolutions), a one-pass
- * `MaxPoolGrad`, leading-axes `Sum`/`Mean`, block-copy `Tile`, buffer-sharing `Identity`/`Cast`, and a `BatchMatMul` that keeps the transposed products of dense-layer gradients
+ * `MaxPoolGrad`, leading-axes `Sum`/`Mean`, block-copy `Tile`, the fused training-mode batch norm of {@link batchNormTraining} (forward and closed-form gradient), buffer-sharing `Identity`/`Cast`, and a `BatchMatMul` that keeps the transposed products of dense-layer gradients
  * on XNNPACK (stock wasm runs them in a scalar loop). Needs the stock wasm kernels registered
  * (import `@tensorflow/tfjs-backend-wasm` first): importing it afterwards re-registers its own
  * `Conv2DBackpropInput`/`MaxPoolGrad`/`BatchMatMul` over trainkit's, so call this again then.
@@ -59,6 +64,7 @@ const configs: readonly KernelConfig[] = [
  * ```
  */
 export function registerWasmTrainingKernels(): readonly string[] {
+  if (getGradient(batchNormTrainingGrad.kernelName) == null) registerGradient(batchNormTrainingGrad);
   for (const config of configs) {
     markOurs(config.kernelFunc);
     captureStock(config.kernelName);

@@ -1,16 +1,19 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { tf, seededArray, expectTensorClose } from '@trainkit/test-utils';
 import { initWasm } from './internal/test-helpers';
+import { batchNormTraining } from './batch-norm-training';
 
 beforeAll(initWasm);
 
-/** A tiny CNN exercising every replaced kernel: strided conv, BN, depthwise (multiplier 2), max-pool, dense. */
+/** A tiny CNN exercising every replaced kernel: strided conv, BN (composed, then fused), depthwise (multiplier 2), max-pool, dense. */
 const SHAPES: Record<string, number[]> = {
   c1: [3, 3, 2, 4],
   c1b: [4],
   gamma: [4],
   beta: [4],
   dw: [3, 3, 4, 2],
+  gamma2: [8],
+  beta2: [8],
   c2: [1, 1, 8, 6],
   d: [3 * 3 * 6, 5],
   db: [5],
@@ -21,7 +24,7 @@ function makeVars(): Record<string, tf.Variable> {
   let seed = 100;
   for (const [name, shape] of Object.entries(SHAPES)) {
     const n = shape.reduce((a, b) => a * b, 1);
-    const init = name === 'gamma' ? new Float32Array(n).fill(1) : seededArray(seed++, n, -0.5, 0.5);
+    const init = name.startsWith('gamma') ? new Float32Array(n).fill(1) : seededArray(seed++, n, -0.5, 0.5);
     out[name] = tf.tidy(() => tf.variable(tf.tensor(init, shape), true, `tk_${name}_${tf.getBackend()}_${Math.random()}`));
   }
   return out;
@@ -35,6 +38,7 @@ function loss(v: Record<string, tf.Variable>, x: tf.Tensor4D, y: tf.Tensor2D): t
   h = tf.batchNorm(h, mean, variance, V['beta'] as tf.Tensor1D, V['gamma'] as tf.Tensor1D, 1e-3);
   h = tf.relu(h);
   h = tf.depthwiseConv2d(h as tf.Tensor4D, V['dw'] as tf.Tensor4D, 1, 'same'); // [B,6,6,8]
+  h = batchNormTraining(h, V['gamma2'] as tf.Tensor1D, V['beta2'] as tf.Tensor1D, 1e-3).y;
   h = tf.relu6(h);
   h = tf.conv2d(h as tf.Tensor4D, V['c2'] as tf.Tensor4D, 1, 'valid'); // [B,6,6,6]
   h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid'); // [B,3,3,6]

@@ -93,6 +93,8 @@ describe('registerWasmTrainingKernels', () => {
       'Mean',
       'Sum',
       'Tile',
+      'TrainkitBatchNormTraining',
+      'TrainkitBatchNormTrainingGrad',
     ]);
     await tf.setBackend('cpu');
   });

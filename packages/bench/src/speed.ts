@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { initNodeWasmThreads, registerWasmTrainingKernels, unregisterWasmTrainingKernels, useBackend } from '@trainkit/backend';
 import { webgpuAdapter } from './adapter';
 import { mobileNetV2, resnet, vgg } from './models';
+import { batchNormalization } from './models/batch-norm';
 
 export type SpeedModel = 'smallCnn' | 'resnet20' | 'resnet56' | 'vgg11' | 'mobilenetv2';
 
@@ -116,7 +117,7 @@ export function buildResnet20(seed = 1): tf.LayersModel {
     tf.layers
       .conv2d({ filters, kernelSize, strides, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: s++ }) })
       .apply(x) as tf.SymbolicTensor;
-  const bn = (x: tf.SymbolicTensor) => tf.layers.batchNormalization({ momentum: 0.9 }).apply(x) as tf.SymbolicTensor;
+  const bn = (x: tf.SymbolicTensor) => batchNormalization({ momentum: 0.9 }).apply(x) as tf.SymbolicTensor;
   const relu = (x: tf.SymbolicTensor) => tf.layers.activation({ activation: 'relu' }).apply(x) as tf.SymbolicTensor;
   const input = tf.input({ shape: [32, 32, 3] });
   let h = relu(bn(conv(input, 16, 3, 1)));

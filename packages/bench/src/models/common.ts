@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkNumber, checkSeed, deriveSeed, invalidArgument } from '@trainkit/core';
 import { centerWeights, mimicInit, mimicNormParams, residualScaleInit } from '@trainkit/mimicnorm';
 import { lastBatchNorm, residualScale } from '@trainkit/mimicnorm/layers';
+import { batchNormalization } from './batch-norm';
 
 /**
  * How a reference model normalises activations.
@@ -73,7 +74,7 @@ export type NormSite = 'body' | 'head';
 export function normalize(x: tf.SymbolicTensor, norm: Norm, name: string, site: NormSite): tf.SymbolicTensor {
   switch (norm) {
     case 'batch':
-      return site === 'body' ? (tf.layers.batchNormalization({ name, momentum: 0.9, epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor) : x;
+      return site === 'body' ? (batchNormalization({ name, momentum: 0.9, epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor) : x;
     case 'none':
     case 'mimic':
       return x;
