@@ -63,3 +63,23 @@ webpack(config, (err, stats) => {
   writeFileSync(join(dist, 'index.html'), '<!doctype html><meta charset="utf-8"><title>trainkit</title><script src="/main.js"></script>\n');
   return dist;
 }
+
+/** Starts vite's dev server in the app of {@link buildVite} (the recipe's `server.headers` apply); resolves to its origin. */
+export function startViteDev(dist) {
+  const app = dirname(dist);
+  const child = spawn(process.execPath, [join(here, 'node_modules', 'vite', 'bin', 'vite.js'), '--host', '127.0.0.1', '--port', '5180'],
+    { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const origin = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`vite dev server did not start in 60 s: ${out.slice(0, 2000)}`)), 60_000);
+    const seen = (d) => {
+      out += d;
+      const m = /Local:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out.replace(/\x1b\[[0-9;]*m/g, ''));
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    };
+    child.stdout.on('data', seen);
+    child.stderr.on('data', seen);
+    child.on('close', (code) => { clearTimeout(timer); reject(new Error(`vite dev server exited (${code}): ${out.slice(0, 2000)}`)); });
+  });
+  return { origin, stop: () => child.kill() };
+}

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { writeFixtureReport } from './report-fixture.mjs';
-import { buildVite, buildWebpack } from './bundlers.mjs';
+import { buildVite, buildWebpack, startViteDev } from './bundlers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -122,8 +122,8 @@ const PAGES = [
   ...webgpuCases.map((c, i) => ({ id: 'webgpu', path: `/app.html?backend=webgpu&only=${c}${i > 0 ? '&setup=0' : ''}`, known: KNOWN.webgpu[c] })),
   { id: 'wasm', path: `/app.html?backend=wasm&threads=2${only}` },
   // tfjs caps wasm threads at navigator.hardwareConcurrency / 2: this page claims 4 cores so 2 threads run on CI's 2.
-  { id: 'wasm-threads', path: `/isolated/app.html?backend=wasm&threads=2${only}`, cores: 4 },
-  { id: 'wasm-threads-capped', path: `/isolated/app.html?backend=wasm&threads=2&only=convnet`, cores: 2 },
+  { id: 'wasm-threads', path: `/isolated/app.html?backend=wasm&threads=2&isolated=1${only}`, cores: 4 },
+  { id: 'wasm-threads-capped', path: `/isolated/app.html?backend=wasm&threads=2&isolated=1&only=convnet`, cores: 2 },
   { id: 'no-wasm', path: '/nowasm.html' },
   { id: 'errors', path: '/checks.html' },
   { id: 'report', path: '/report.html', report: true },
@@ -131,17 +131,25 @@ const PAGES = [
   // cases, from the vite and webpack builds; threads on an isolated origin.
   ...Object.keys(BUNDLERS).flatMap((b) => [
     { id: b, bundler: b, path: `/?backend=wasm&threads=2&only=convnet,lawn,readme-backend` },
-    { id: `${b}-threads`, bundler: b, isolated: true, path: '/?backend=wasm&threads=2&only=convnet,readme-backend', cores: 4 },
+    { id: `${b}-threads`, bundler: b, isolated: true, path: '/?backend=wasm&threads=2&isolated=1&only=convnet,readme-backend', cores: 4 },
   ]),
+  // vite's dev server on the same app: the recipe's server.headers make the page isolated, so 2 threads run.
+  { id: 'vite-dev', bundler: 'vite', dev: true, path: '/?backend=wasm&threads=2&isolated=1&only=convnet,readme-backend', cores: 4 },
 ];
 const wanted = wantedPages;
 let webgpuSeconds = 0;
+const stops = [];
 const cases = [];
 for (const p of PAGES.filter((x) => !wanted || wanted.includes(x.id))) {
   let pageOrigin = origin;
   if (p.bundler) {
     try {
-      pageOrigin = await serveDist(await bundled[p.bundler], p.isolated);
+      const dist = await bundled[p.bundler];
+      if (p.dev) {
+        const dev = startViteDev(dist);
+        stops.push(dev.stop);
+        pageOrigin = await dev.origin;
+      } else pageOrigin = await serveDist(dist, p.isolated);
     } catch (err) {
       cases.push({ page: p.id, name: `${p.bundler} build from the README recipe`, ok: false, detail: String(err).slice(0, 2000) });
       continue;
@@ -201,6 +209,7 @@ for (const p of PAGES.filter((x) => !wanted || wanted.includes(x.id))) {
 if (webgpuSeconds > 0) console.log(`webgpu: ${webgpuSeconds.toFixed(1)} s`);
 await context.close();
 for (const s of servers) s.close();
+for (const stop of stops) stop();
 rmSync(userDataDir, { recursive: true, force: true });
 
 const passed = cases.filter((c) => c.ok).length;

@@ -51,6 +51,8 @@ const isolated = globalThis.crossOriginIsolated === true;
 const expectedThreads = threads == null || !isolated ? 1 : Math.min(threads, Math.max(1, Math.floor(navigator.hardwareConcurrency / 2)), 8);
 
 await check('auto picks wasm over the software GPU adapters', async () => {
+  // isolated=1: the server is meant to send COOP/COEP (e.g. vite's dev server from the recipe's server.headers).
+  expect(q.get('isolated') !== '1' || isolated, 'the page is not cross-origin isolated: its COOP/COEP headers are missing');
   const info = await useBackend('auto', wasmOpts);
   expect(info.name === 'wasm' && info.device === 'cpu', `picked ${info.name}`);
   const webgpu = info.skipped.find((l) => l.startsWith('skip webgpu'));
@@ -132,10 +134,11 @@ if (backend === 'webgpu') {
   // is caught on its own page.
   await new Promise((r) => setTimeout(r, 1000));
   await check('webgpu device alive after the cases', async () => {
-    const t = tf.add(tf.tensor1d([1, 2, 3]), 1);
-    const v = Array.from(await t.data());
+    // 1600 values: above tfjs-webgpu's CPU hand-off size, so this runs on the GPU (a tiny op would run on the CPU).
+    const t = tf.tidy(() => tf.matMul(tf.ones([40, 40]), tf.ones([40, 40])));
+    const v = await t.data();
     t.dispose();
-    expect(v.join() === '2,3,4', `read back ${v}`);
+    expect(v.length === 1600 && v.every((x) => x === 40), `read back ${v.slice(0, 4)}…`);
   }, true);
 }
 window.__done = true;
