@@ -10,4 +10,4 @@ const x = tf.randomNormal([64, 8], 0, 1, 'float32', 1);
 const y = tf.oneHot(tf.argMax(x.slice([0, 0], [-1, 3]), 1), 3); // label = the largest of the first 3 inputs
 const opt = tf.train.adam(0.02);
 for (let step = 0; step < 60; step++) opt.minimize(() => afanLoss({ front, back, x, y, stepSize: 0.05, useNormalization: true }));
-console.log('train accuracy', tf.metrics.categoricalAccuracy(y, model.predict(x)).mean().dataSync()[0].toFixed(2));
+tf.metrics.categoricalAccuracy(y, model.predict(x)).mean().data().then((v) => console.log('train accuracy', v[0].toFixed(2)));

@@ -5,7 +5,7 @@ import { canReadSync, readBack } from '@trainkit/core';
 export type HostReadable = tf.Tensor | tf.LayersModel | ReadonlyMap<string, tf.Tensor> | null | undefined;
 
 /**
- * Reads weights back to the host where `dataSync()` does not work (webgpu in Node), so that the synchronous library
+ * Reads weights back to the host where `dataSync()` does not work (webgpu), so that the synchronous library
  * calls after it (mask selection, correlations, exports, projections) can read them. A no-op on other backends.
  *
  * @returns when the values are cached on the host (until a variable among them is assigned again)

@@ -214,7 +214,7 @@ export class HookedOptimizer extends Optimizer {
     }
     this.checkInnerState(inner);
     // Hooks check and restore synchronously: read their state back first, so dataSync() works where it otherwise
-    // would not (webgpu in Node).
+    // would not (webgpu).
     await readBack([...byHook.values()].flatMap((ws) => ws.map((w) => w.tensor)));
     for (const h of this.hooks) {
       const current = h.getWeights?.() ?? [];

@@ -8,5 +8,5 @@ const teacher = emaTeacher(student, { momentum: 0.9 }); // EMAN: weights and BN 
 student.compile({ optimizer: withHooks(tf.train.sgd(0.1), emanHook(teacher)), loss: 'categoricalCrossentropy' });
 await student.fit(tf.randomNormal([32, 4]), tf.oneHot(tf.randomUniform([32], 0, 3, 'int32'), 3), { epochs: 2, batchSize: 8, verbose: 0 });
 const x = tf.randomNormal([8, 4]);
-const gap = tf.abs(tf.sub(teacher.predict(x.slice(0, 1)), teacher.predict(x).slice(0, 1))).max().dataSync()[0];
+const gap = (await tf.abs(tf.sub(teacher.predict(x.slice(0, 1)), teacher.predict(x).slice(0, 1))).max().data())[0];
 console.log(`teacher updates: ${teacher.step}; sample 0 alone vs in a batch of 8 differs by ${gap.toExponential(1)}`);

@@ -10,6 +10,6 @@ const { lawn } = require('@trainkit/lawn');
   const x = tf.randomNormal([64, 4], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.argMax(x.slice([0, 0], [-1, 3]), 1), 3);
   await model.fit(x, y, { epochs: 10, batchSize: 16, verbose: 0 });
-  const now = model.layers.map((l) => tf.norm(l.getWeights()[0]).dataSync()[0].toFixed(4));
+  const now = (await Promise.all(model.layers.map((l) => tf.norm(l.getWeights()[0]).data()))).map((v) => v[0].toFixed(4));
   console.log(opt.phase, 'frozen', opt.frozenNorms().map((f) => f.norms[0].toFixed(4)).join(' '), 'now', now.join(' '));
 })();

@@ -302,7 +302,7 @@ export class LawnHook implements StepHook {
     // Measure everything first: a norm that overflowed float32 (Σw² above ~3.4e38) would turn every weight into NaN at
     // the first retraction, so it is an error, and nothing is frozen.
     const norms = vars.map((v) => weightNorms(v, this.granularity));
-    // Where dataSync() does not work (webgpu in Node) the checks run on an asynchronous read and can only warn.
+    // Where dataSync() does not work (webgpu) the checks run on an asynchronous read and can only warn.
     const sync = canReadSync();
     const values = sync ? norms.map((n) => Array.from(n.dataSync() as ArrayLike<number>)) : null;
     if (values) {

@@ -113,7 +113,7 @@ function prunableOf(model: ParamsArg, params: ParamsArg | undefined, excludeFirs
 async function runTrain(train: TrainFn, epochs: number, ctx: TrainContext, vars: Variable[]): Promise<Record<string, number>> {
   const out = await train(epochs, ctx);
   if (ctx.masks) {
-    await readBack([...vars.filter((v) => ctx.masks!.has(v.name)), ...ctx.masks.values()]); // dataSync() needs it on webgpu in Node
+    await readBack([...vars.filter((v) => ctx.masks!.has(v.name)), ...ctx.masks.values()]); // dataSync() needs it on webgpu
     assertMasked(vars, ctx.masks);
   }
   if (out === undefined || out === null) return {};
@@ -200,7 +200,7 @@ export async function iterativeMagnitudePruning(args: ImpArgs): Promise<PruneRes
   }
   const vars = resolveVariables('model', args.model, true);
   const params = prunableOf(args.model, args.params, args.excludeFirstConv);
-  // Mask selection reads weights with dataSync(): read them back first (webgpu in Node has no synchronous readback).
+  // Mask selection reads weights with dataSync(): read them back first (webgpu has no working synchronous readback).
   await readBack(live(vars));
   magnitudeMasks(params, { sparsity: 0, exclude: args.exclude }).forEach((m) => m.dispose()); // validates params / exclude early
 

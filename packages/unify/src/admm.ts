@@ -198,7 +198,7 @@ export class AdmmUnifyHook implements StepHook {
   }
 
   /**
-   * Where `dataSync()` does not work (webgpu in Node), a due Z/U update reads W, U and Z back asynchronously and
+   * Where `dataSync()` does not work (webgpu), a due Z/U update reads W, U and Z back asynchronously and
    * runs at the start of the next step (or at {@link AdmmUnifyHook.settle}) on the W of the step it was due after:
    * the same result as running it at once.
    */
@@ -237,7 +237,7 @@ export class AdmmUnifyHook implements StepHook {
       }
       throw new TrainkitError(
         'STATE_MISMATCH',
-        `the ADMM Z/U update due after step ${p.step} is still being read back from the GPU: on a backend without synchronous readback (webgpu in Node), await between steps (e.g. \`await loss.data()\`) or call \`await hook.settle()\`.`,
+        `the ADMM Z/U update due after step ${p.step} is still being read back from the GPU: on a backend without synchronous readback (webgpu), await between steps (e.g. \`await loss.data()\`) or call \`await hook.settle()\`.`,
         'step',
       );
     }
@@ -253,7 +253,7 @@ export class AdmmUnifyHook implements StepHook {
   /**
    * Waits for a deferred Z/U update (see {@link AdmmUnifyHook.afterApply}) and applies it, then reads W, U and Z back
    * so that {@link AdmmUnifyHook.zuStep} and {@link AdmmUnifyHook.hardProject} can run next. Needed only where
-   * `dataSync()` does not work (webgpu in Node); elsewhere it returns at once.
+   * `dataSync()` does not work (webgpu); elsewhere it returns at once.
    *
    * @returns when the hook's state is on the host
    */

@@ -1,7 +1,7 @@
 // Training cases: each trains a few steps, returns the loss trajectory, the final weights and its method invariant.
 // The harness runs each on the page's backend and on cpu and compares them.
 import * as tf from '@tensorflow/tfjs';
-import { withHooks } from '@trainkit/core';
+import { readBack, withHooks } from '@trainkit/core';
 import { lawn } from '@trainkit/lawn';
 import { applyMasks, magnitudeMasks, maskHook, sparsityOf } from '@trainkit/prune';
 import { emaTeacher, emanHook } from '@trainkit/eman/layers';
@@ -15,8 +15,8 @@ const glorot = (seed) => tf.initializers.glorotUniform({ seed });
 // Adam divides by sqrt(v): a gradient that is ~0 on one backend and ~1e-9 on another moves a weight by ±lr on one only.
 // epsilon 1e-3 keeps such noise-level gradients small, so the comparison checks the kernels, not that amplification.
 const adam = (lr) => tf.train.adam(lr, 0.9, 0.999, 1e-3);
-// Reads are async: tfjs-webgpu's dataSync() returns zeros for tensors over 256 values in headless Chromium on
-// SwiftShader and then loses the device (its canvas readback); `await data()` is the API webgpu wants anyway.
+// Reads are async, as on webgpu they must be: tfjs-webgpu's dataSync() goes through OffscreenCanvas copies, which in
+// headless Chromium on SwiftShader return zeros for ~1000 values and more and destroy the device.
 const read = async (t) => Array.from(await t.data());
 const weightsOf = (model) => Promise.all(model.getWeights().map(read));
 const maxAbs = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
@@ -69,6 +69,7 @@ export async function pruneCase() {
   applyMasks(model, masks);
   model.compile({ optimizer: withHooks(adam(0.01), maskHook(masks)), loss: 'meanSquaredError' });
   const losses = await fitLosses(model, tf.randomNormal([16, 4], 0, 1, 'float32', 2), tf.randomNormal([16, 1], 0, 1, 'float32', 3), 3, 8);
+  await readBack(model.weights.map((w) => w.read())); // sparsityOf reads synchronously (the README's recipe)
   const s = sparsityOf(model).sparsity;
   return { losses, weights: await weightsOf(model), invariant: s === 0.75 ? '' : `sparsity ${s}, expected exactly 0.75` };
 }

@@ -283,7 +283,7 @@ const experiment = defineExperiment<PruneSettings>({
         train: async (_epochs, c) => {
           const acc = await fit(c.masks);
           if (c.round === 0) {
-            await hostReady(model); // the sync reads below (webgpu in Node)
+            await hostReady(model); // the sync reads below (webgpu)
             thetaT = snapshot(model);
             metrics['bytes_dense'] = exportSparse(model, new Map()).byteLength;
           }

@@ -232,7 +232,7 @@ async function runArm(ctx: RunContext<UnifySettings>): Promise<{ metrics: Record
   let optimizer: tf.Optimizer | undefined;
   try {
     tf.tidy(() => model.setWeights(dense.weights.map((w) => tf.tensor(w.values, w.shape))));
-    await hostReady(model); // the sync reads below (webgpu in Node)
+    await hostReady(model); // the sync reads below (webgpu)
     const kernels = unifiableParams(model).map((p) => p.variable);
     const stepsPerEpoch = Math.ceil(tr.n / s.batchSize);
     const ftEpochs = arm.method === 'admm' ? s.fineTuneEpochs : s.admmEpochs + s.fineTuneEpochs;
