@@ -186,6 +186,7 @@ const experiment = defineExperiment<AfanSettings>({
   rules: {
     'step-cost': 'Median step times of fresh identical models, interleaved in one process: reproduced when feature-level / pixel-level ≤ 0.90 (mean over seeds), else not reproduced.',
   },
+  choices: { statsAxes: ['pono', 'batch', 'instance'] },
   arms: () => ARMS,
 
   async run(ctx) {
