@@ -353,6 +353,6 @@ function learningCurves(runs: RunRecord[]): PlotSpec {
   return {
     id: 'learning-curves',
     title: 'Test accuracy per epoch (mean ± sd over seeds)',
-    spec: lineChart({ data: rows, x: 'epoch', y: 'testAcc', color: 'arm', detail: 'seed', aggregate: true, xTitle: 'epoch', yTitle: 'test accuracy (%)' }),
+    spec: lineChart({ data: rows, x: 'epoch', y: 'testAcc', color: 'arm', order: ARMS.map((a) => a.label), detail: 'seed', aggregate: true, xTitle: 'epoch', yTitle: 'test accuracy (%)' }),
   };
 }

@@ -304,7 +304,7 @@ function plots(runs: RunRecord[]): PlotSpec[] {
   out.push({
     id: 'eman-pseudo-label-acc',
     title: 'Accuracy of the pseudo-labels on the unlabeled batches (all samples, before the τ mask; mean ± std over seeds)',
-    spec: lineChart({ data: pl, x: 'step', y: 'acc', color: 'arm', detail: 'seed', aggregate: true, xTitle: 'training step', yTitle: 'pseudo-label accuracy' }),
+    spec: lineChart({ data: pl, x: 'step', y: 'acc', color: 'arm', order: ARMS.map((a) => a.label), detail: 'seed', aggregate: true, xTitle: 'training step', yTitle: 'pseudo-label accuracy' }),
   });
   return out;
 }

@@ -392,6 +392,6 @@ function curvePlot(runs: RunRecord[], metric: string, size: Size | 'all', title:
   return {
     id: `lawn-${metric}-${size}`,
     title,
-    spec: lineChart({ data, x: 'epoch', y: metric, color: 'arm', detail: 'seed', aggregate: seeds > 1, title, yTitle, yZero: false }),
+    spec: lineChart({ data, x: 'epoch', y: metric, color: 'arm', order: ARMS.map((a) => a.label), detail: 'seed', aggregate: seeds > 1, title, yTitle, yZero: false }),
   };
 }

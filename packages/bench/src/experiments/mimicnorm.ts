@@ -350,7 +350,7 @@ function accuracyVsMemory(runs: RunRecord[]): PlotSpec {
   return {
     id: 'accuracy-vs-memory',
     title: 'Test accuracy vs peak tensor memory of one training step (tf.profile), per arm',
-    spec: scatter({ data: rows, x: 'peakMiB', y: 'accuracy', color: 'arm', xTitle: 'peak tensor memory of one step (MiB)', yTitle: 'test accuracy (%, mean over seeds)' }),
+    spec: scatter({ data: rows, x: 'peakMiB', y: 'accuracy', color: 'arm', order: ARMS.map((a) => a.label), xTitle: 'peak tensor memory of one step (MiB)', yTitle: 'test accuracy (%, mean over seeds)' }),
   };
 }
 
@@ -365,5 +365,5 @@ function learningCurves(runs: RunRecord[], groups: Group[], id: string, title: s
     }
   }
   const seeds = new Set(rows.map((r) => r['seed'])).size;
-  return { id, title, spec: lineChart({ data: rows, x: 'epoch', y: 'testAcc', color: 'arm', detail: 'seed', aggregate: seeds > 1, xTitle: 'epoch', yTitle: 'test accuracy (%)' }) };
+  return { id, title, spec: lineChart({ data: rows, x: 'epoch', y: 'testAcc', color: 'arm', order: ARMS.map((a) => a.label), detail: 'seed', aggregate: seeds > 1, xTitle: 'epoch', yTitle: 'test accuracy (%)' }) };
 }

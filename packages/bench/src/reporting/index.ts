@@ -47,7 +47,10 @@ function fmtNumber(v: number): string {
 function metricCell(values: number[]): string {
   const s = summarize(values);
   if (s.n === 0) return '–';
-  return s.n === 1 ? `${fmtNumber(s.mean)} (n=1)` : `${fmtNumber(s.mean)} ± ${fmtNumber(s.std)} (n=${s.n})`;
+  if (s.n === 1) return `${fmtNumber(s.mean)} (n=1)`;
+  // equal values can leave a rounding-level std (0.05 ± 8.5e-18): print it as 0
+  const std = s.std <= 1e-9 * Math.max(1, Math.abs(s.mean)) ? 0 : s.std;
+  return `${fmtNumber(s.mean)} ± ${fmtNumber(std)} (n=${s.n})`;
 }
 
 /** Context of a group of runs: every number in the report is labelled with it. */
@@ -215,7 +218,7 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
       body.push({ kind: 'heading', level: 4, text: 'Final metrics per arm (mean ± std over seeds)' });
       body.push({
         kind: 'table',
-        headers: ['arm', 'n', ...shown, 'wall time / run', 'peak tensor MiB'],
+        headers: ['arm', 'n', ...shown, 'wall time / run', 'tensor MiB between steps (peak)'],
         rows: arms.map((arm) => {
           const rs = group.filter((r) => r.armId === arm.id);
           return [
@@ -234,6 +237,13 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
       // Plots
       const plotBlocks: Block[] = [];
       const label = new Map(arms.map((a) => [a.id, a.label]));
+      // Every arm of the experiment in its own order: an arm keeps its colour and marker in every plot of the section.
+      let order = arms.map((a) => a.label);
+      try {
+        if (exp) order = [...new Set([...exp.arms((first.settings ?? exp.profiles[first.profile]) as ProfileSettings, first.profile).map((a) => a.label), ...order])];
+      } catch {
+        // arms() of an older settings shape: keep the order of the runs
+      }
       const curveRows: Array<Record<string, unknown>> = group.flatMap((r) => (r.curves ?? []).map((p) => ({ ...p, arm: label.get(r.armId) ?? r.armId, seed: r.seed })));
       const subtitle = `${first.profile}, ${first.backend.name}/${first.backend.device}`;
       if (curveRows.some((p) => Number.isFinite(p['testAcc'] as number))) {
@@ -241,7 +251,7 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
           plotBlocks,
           `${ctxId}-curve-acc`,
           'test accuracy per epoch',
-          lineChart({ data: curveRows.filter((p) => Number.isFinite(p['testAcc'] as number)), x: 'epoch', y: 'testAcc', color: 'arm', aggregate: true, title: `Test accuracy (mean ± std over seeds; ${subtitle})`, yTitle: 'test accuracy' }),
+          lineChart({ data: curveRows.filter((p) => Number.isFinite(p['testAcc'] as number)), x: 'epoch', y: 'testAcc', color: 'arm', order, aggregate: true, title: `Test accuracy (mean ± std over seeds; ${subtitle})`, yTitle: 'test accuracy' }),
         );
       }
       if (curveRows.some((p) => Number.isFinite(p['trainLoss'] as number))) {
@@ -249,7 +259,7 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
           plotBlocks,
           `${ctxId}-curve-loss`,
           'training loss per epoch',
-          lineChart({ data: curveRows.filter((p) => Number.isFinite(p['trainLoss'] as number)), x: 'epoch', y: 'trainLoss', color: 'arm', aggregate: true, title: `Training loss (mean ± std; ${subtitle})`, yTitle: 'training loss' }),
+          lineChart({ data: curveRows.filter((p) => Number.isFinite(p['trainLoss'] as number)), x: 'epoch', y: 'trainLoss', color: 'arm', order, aggregate: true, title: `Training loss (mean ± std; ${subtitle})`, yTitle: 'training loss' }),
         );
       }
       const finalMetric = metricNames.includes('testAcc') ? 'testAcc' : undefined;
