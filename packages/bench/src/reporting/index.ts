@@ -61,6 +61,12 @@ function contextOf(r: StoredRun): { key: string; text: string } {
   return { key: `${r.profile}|${b.name}|${b.device}|${b.adapter ?? ''}`, text };
 }
 
+/** Rows sorted (stably) by the place of their arm label in `order`, the experiment's arm order; unknown arms last. */
+function byOrder<T>(rows: readonly T[], order: readonly string[], labelOf: (row: T) => string): T[] {
+  const at = (label: string): number => (order.includes(label) ? order.indexOf(label) : order.length);
+  return [...rows].sort((x, y) => at(labelOf(x)) - at(labelOf(y)));
+}
+
 function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const x of xs) {
@@ -171,7 +177,15 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
       const dataText = dataNames.join('; ');
       const ctxPlain = `${first.profile}, ${first.backend.name} (${first.backend.device}${first.backend.adapter ? `, ${first.backend.adapter}` : ''}), ${dataText}`;
       const ctxId = `${expId}-${first.profile}-${first.backend.name}`;
-      const arms = [...new Map(group.map((r) => [r.armId, r.arm])).values()];
+      const runArms = [...new Map(group.map((r) => [r.armId, r.arm])).values()];
+      // Every arm of the experiment in its own order: an arm keeps its colour and marker in every plot of the section.
+      let order: string[] = runArms.map((a) => a.label);
+      try {
+        if (exp) order = [...new Set([...exp.arms((first.settings ?? exp.profiles[first.profile]) as ProfileSettings, first.profile).map((a) => a.label), ...order])];
+      } catch {
+        // arms() of an older settings shape: keep the order of the runs
+      }
+      const arms = byOrder(runArms, order, (a) => a.label);
       const seeds = [...new Set(group.map((r) => r.seed))].sort((a, b) => a - b);
       const wall = group.reduce((a, r) => a + r.wallMs, 0);
       body.push({ kind: 'heading', level: 3, text: `${first.profile} · ${first.backend.name} (${first.backend.device}${first.backend.adapter ? `, ${first.backend.adapter}` : ''})` });
@@ -237,13 +251,6 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
       // Plots
       const plotBlocks: Block[] = [];
       const label = new Map(arms.map((a) => [a.id, a.label]));
-      // Every arm of the experiment in its own order: an arm keeps its colour and marker in every plot of the section.
-      let order = arms.map((a) => a.label);
-      try {
-        if (exp) order = [...new Set([...exp.arms((first.settings ?? exp.profiles[first.profile]) as ProfileSettings, first.profile).map((a) => a.label), ...order])];
-      } catch {
-        // arms() of an older settings shape: keep the order of the runs
-      }
       const curveRows: Array<Record<string, unknown>> = group.flatMap((r) => (r.curves ?? []).map((p) => ({ ...p, arm: label.get(r.armId) ?? r.armId, seed: r.seed })));
       const subtitle = `${first.profile}, ${first.backend.name}/${first.backend.device}`;
       if (curveRows.some((p) => Number.isFinite(p['testAcc'] as number))) {
@@ -268,7 +275,7 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
           plotBlocks,
           `${ctxId}-final`,
           'final test accuracy per arm (wide tick: mean over seeds, error bar: ± 1 std, dots: single seeds)',
-          barWithErrors({ data: group.map((r) => ({ arm: label.get(r.armId) ?? r.armId, value: r.metrics[finalMetric], seed: r.seed })), x: 'arm', y: 'value', title: `Final test accuracy per arm (${subtitle})`, yTitle: 'test accuracy' }),
+          barWithErrors({ data: byOrder(group.map((r) => ({ arm: label.get(r.armId) ?? r.armId, value: r.metrics[finalMetric], seed: r.seed })), order, (r) => r.arm), x: 'arm', y: 'value', title: `Final test accuracy per arm (${subtitle})`, yTitle: 'test accuracy' }),
         );
       }
       if (exp?.plots) {
