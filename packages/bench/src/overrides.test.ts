@@ -104,22 +104,24 @@ function capture(): { io: CliIo; text: () => string } {
 describe('trainkit-bench run --set', () => {
   it('a changed override re-runs (a second result file), the same one is skipped; a bad one fails before anything trains', async () => {
     const out = mkdtempSync(join(tmpdir(), 'trainkit-set-'));
+    const exp: ExperimentDefinition = { ...B, run: async (ctx) => ({ metrics: { lr: ctx.settings['lr'] as number } }) };
     const run = async (...extra: string[]): Promise<string> => {
       const c = capture();
-      expect(await main(['run', 'baseline', '--profile', 'smoke', '--backend', 'wasm', '--out', out, ...extra], { io: c.io }), c.text()).toBe(0);
+      expect(await main(['run', 'exp-b', '--profile', 'smoke', '--backend', 'wasm', '--out', out, ...extra], { io: c.io, experiments: [exp] }), c.text()).toBe(0);
       return c.text();
     };
     expect(await run()).toMatch(/1 run\(s\) done, 0 skipped/);
-    const changed = await run('--set', 'baseline.lr=0.001');
-    expect(changed).toMatch(/baseline: smoke settings overridden: lr=0.001/);
+    const changed = await run('--set', 'exp-b.lr=0.001');
+    expect(changed).toMatch(/exp-b: smoke settings overridden: lr=0.001/);
+    expect(changed).toMatch(/settings changed since .*settings\.lr 0\.5 → 0\.001/);
     expect(changed).toMatch(/1 run\(s\) done, 0 skipped/);
     expect(await run('--set=lr=0.001')).toMatch(/0 run\(s\) done, 1 skipped/);
-    const files = readdirSync(join(out, 'baseline')).filter((f) => f.endsWith('.json'));
+    const files = readdirSync(join(out, 'exp-b')).filter((f) => f.endsWith('.json'));
     expect(files).toHaveLength(2);
-    expect(files.map((f) => readRun(join(out, 'baseline', f))!.settings['lr']).sort()).toEqual([0.001, 0.003]);
+    expect(files.map((f) => readRun(join(out, 'exp-b', f))!).map((r) => [r.settings['lr'], r.metrics['lr']]).sort()).toEqual([[0.001, 0.001], [0.5, 0.5]]);
 
     const c = capture();
-    expect(await main(['run', 'baseline', '--profile', 'smoke', '--out', out, '--set', 'lr=quick'], { io: c.io })).toBe(2);
+    expect(await main(['run', 'exp-b', '--profile', 'smoke', '--out', out, '--set', 'lr=quick'], { io: c.io, experiments: [exp] })).toBe(2);
     expect(c.text()).toMatch(/^error: --set lr=quick: lr accepts a finite number$/m);
     expect(c.text()).not.toMatch(/backend /);
   });
