@@ -97,4 +97,16 @@ describe('report', () => {
     expect(snapshot()).toEqual(good);
     expect(readdirSync(out).filter((f) => f.startsWith('.report-'))).toEqual([]);
   });
+
+  it("lists arms in the experiment's order, not the result files' order", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'trainkit-report-order-'));
+    const backend = { name: 'wasm', device: 'cpu' as const, trainingKernels: 'trainkit', threads: 1 };
+    const quiet = createProgress({ stream: { write: () => true } as unknown as NodeJS.WritableStream, tty: false });
+    const zeta = { ...exp, arms: () => [{ id: 'zeta', label: 'zeta arm' }, { id: 'alpha', label: 'alpha arm' }] } as ExperimentDefinition;
+    await runJobs(planJobs([zeta], { profile: 'quick' }).jobs, { outDir: out, backend, progress: quiet });
+    const md = readFileSync((await writeReport({ dirs: [out], outDir: out, experiments: [zeta] })).markdown, 'utf8');
+    const table = md.slice(md.indexOf('Final metrics per arm'));
+    expect(table.indexOf('| zeta arm |')).toBeGreaterThan(0);
+    expect(table.indexOf('| zeta arm |')).toBeLessThan(table.indexOf('| alpha arm |')); // files sort alpha… first
+  });
 });
