@@ -232,7 +232,7 @@ const PTS = { scale: 100, unit: ' points' };
 
 function decide(claimId: string, d: number[], what: string, paperEffect?: number): ClaimVerdict {
   const e: Effect = effectOf(d);
-  if (e.n === 0) return { claimId, measured: `no paired runs (${what})`, verdict: 'inconclusive', rule: 'paired-95' };
+  if (e.n === 0) return { claimId, measured: `no paired runs (${what})`, verdict: 'inconclusive', verdictText: 'no verdict (arms not run)', rule: 'paired-95' };
   const j = judgeEffect({ effect: e, direction: 'greater', minEffect: MIN_EFFECT, paperEffect, format: (x) => `${(100 * x).toFixed(1)} points` });
   return { claimId, measured: `${what}: ${formatEffect(e, PTS)}`, verdict: j.verdict, verdictText: j.text, rule: 'paired-95', detectable: formatDetectable(e, PTS) };
 }

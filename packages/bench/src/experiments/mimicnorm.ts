@@ -262,7 +262,7 @@ export default experiment;
 
 const PTS = { scale: 100, unit: ' points' };
 const pct = (xs: number[]): string => `${(100 * summarize(xs).mean).toFixed(1)}%`;
-const missing = (claimId: string, what: string): ClaimVerdict => ({ claimId, measured: `no runs of ${what}`, verdict: 'inconclusive', rule: 'paired-95' });
+const missing = (claimId: string, what: string): ClaimVerdict => ({ claimId, measured: `no runs of ${what}`, verdict: 'inconclusive', verdictText: 'no verdict (arms not run)', rule: 'paired-95' });
 
 function accuracyClaim(runs: RunRecord[], claimId: string, model: ModelKind): ClaimVerdict {
   const m = armMetric(runs, `${model}-mimic`, 'bestTestAcc');
