@@ -116,6 +116,8 @@ export interface ExperimentDefinition<P extends ProfileSettings = ProfileSetting
   claims: ClaimSpec[];
   /** Rules of this experiment's own, by short name (the report prints each once; shared ones are in `RULES`). */
   rules?: Record<string, string>;
+  /** The values a string setting accepts from `--set key=value` (e.g. `{ recipe: ['bench', 'reference'] }`); others take any. */
+  choices?: Record<string, readonly string[]>;
   /** Settings per profile; an absent profile means "not supported" (e.g. 'paper' without CIFAR + GPU). */
   profiles: Partial<Record<ProfileName, P>>;
   arms(settings: P, profile: ProfileName): ArmSpec[];

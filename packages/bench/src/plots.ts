@@ -18,14 +18,29 @@ export const CHART_CONFIG = {
 const NUMBER_AXIS = { format: '.4~r' };
 const INTEGER_AXIS = { tickMinStep: 1, format: 'd' };
 
-/** A colour legend that lists every series on its own line, untruncated, with the series' dash and marker. */
-function seriesEncoding(field: string): Record<string, unknown> {
+// Vega's default series styles, so a fixed order (below) looks like an unordered plot.
+const PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
+const SHAPES = ['circle', 'square', 'triangle-up', 'cross', 'diamond', 'triangle-right', 'triangle-down', 'triangle-left'];
+const DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [1, 3], [10, 4], [4, 2, 1, 2], [3, 5]];
+
+/**
+ * A colour legend that lists every series on its own line, untruncated, with the series' dash and marker. With
+ * `order` (e.g. every arm label of an experiment), a series' colour, marker and dash are fixed by its position there,
+ * so an arm looks the same in every plot that passes the same order, whichever arms each plot shows.
+ */
+function seriesEncoding(field: string, rows: readonly Row[], order?: readonly string[]): Record<string, unknown> {
   const legend = { orient: 'bottom', columns: 1, labelLimit: 0, symbolOpacity: 1, symbolSize: 90, symbolStrokeWidth: 2 };
-  return {
-    color: { field, type: 'nominal', title: null, legend },
-    strokeDash: { field, type: 'nominal', title: null, legend },
-    shape: { field, type: 'nominal', title: null, legend },
-  };
+  const channel = (range?: unknown[]): Record<string, unknown> => ({ field, type: 'nominal', title: null, legend, ...(range ? { scale: { domain, range } } : {}) });
+  let domain: string[] | undefined;
+  let at: number[] = [];
+  if (order) {
+    const present = new Set(rows.map((r) => String(r[field])));
+    const extra = [...present].filter((v) => !order.includes(v)).sort();
+    domain = [...order.filter((v) => present.has(v)), ...extra];
+    at = domain.map((v) => (order.includes(v) ? order.indexOf(v) : order.length + extra.indexOf(v)));
+  }
+  const pick = <T>(xs: readonly T[]): T[] | undefined => (domain ? at.map((i) => xs[i % xs.length] as T) : undefined);
+  return { color: channel(pick(PALETTE)), strokeDash: channel(pick(DASHES)), shape: channel(pick(SHAPES)) };
 }
 
 const isIntegerField = (rows: readonly Row[], field: string): boolean =>
@@ -46,6 +61,8 @@ export function lineChart(args: {
   x: string;
   y: string;
   color?: string;
+  /** Fixed series order for `color` (see `seriesEncoding`): an arm keeps its colour, marker and dash across plots. */
+  order?: readonly string[];
   detail?: string;
   aggregate?: boolean;
   title?: string;
@@ -69,7 +86,7 @@ export function lineChart(args: {
   };
   const yScale = { zero: args.yZero ?? false, ...(args.yZero ? {} : { padding: 6 }) };
   const yTitle = args.yTitle ?? args.y;
-  const series = args.color ? seriesEncoding(args.color) : {};
+  const series = args.color ? seriesEncoding(args.color, args.data, args.order) : {};
   const color = args.color ? { color: (series as Record<string, unknown>)['color'] } : {};
   const lineSeries = args.color ? { color: (series as Record<string, unknown>)['color'], strokeDash: (series as Record<string, unknown>)['strokeDash'] } : {};
   const pointSeries = args.color ? { color: (series as Record<string, unknown>)['color'], shape: (series as Record<string, unknown>)['shape'] } : {};
@@ -155,6 +172,8 @@ export function scatter(args: {
   x: string;
   y: string;
   color?: string;
+  /** Fixed series order for `color` (see `seriesEncoding`). */
+  order?: readonly string[];
   title?: string;
   xTitle?: string;
   yTitle?: string;
@@ -175,7 +194,7 @@ export function scatter(args: {
       // Scale padding keeps points at the extremes inside the plot area.
       x: { field: args.x, type: 'quantitative', title: args.xTitle ?? args.x, scale: { zero: false, padding: 10, ...(args.logX ? { type: 'log' } : {}) }, axis: NUMBER_AXIS },
       y: { field: args.y, type: 'quantitative', title: args.yTitle ?? args.y, scale: { zero: false, padding: 10, ...(args.logY ? { type: 'log' } : {}) }, axis: NUMBER_AXIS },
-      ...(args.color ? (({ color, shape }) => ({ color, shape }))(seriesEncoding(args.color) as { color: unknown; shape: unknown }) : {}),
+      ...(args.color ? (({ color, shape }) => ({ color, shape }))(seriesEncoding(args.color, args.data, args.order) as { color: unknown; shape: unknown }) : {}),
     },
   };
 }

@@ -27,19 +27,24 @@ export interface Job {
 }
 
 /**
- * Expands experiments into jobs: every arm × seeds 1..N of the profile (N = `seeds` or the profile's own).
+ * Expands experiments into jobs: every arm × seeds 1..N of the profile (N = `seeds` or the profile's own), with the
+ * profile's settings and any `overrides` (per experiment id, from `resolveOverrides` in overrides.ts) merged over them.
  *
  * @returns the jobs in a stable order (experiment, seed, arm) and the experiments that lack the profile
  */
-export function planJobs(experiments: readonly ExperimentDefinition[], opts: { profile: ProfileName; seeds?: number }): { jobs: Job[]; unsupported: string[] } {
+export function planJobs(
+  experiments: readonly ExperimentDefinition[],
+  opts: { profile: ProfileName; seeds?: number; overrides?: ReadonlyMap<string, Record<string, unknown>> },
+): { jobs: Job[]; unsupported: string[] } {
   const jobs: Job[] = [];
   const unsupported: string[] = [];
   for (const experiment of experiments) {
-    const settings = experiment.profiles[opts.profile];
-    if (!settings) {
+    const profileSettings = experiment.profiles[opts.profile];
+    if (!profileSettings) {
       unsupported.push(experiment.id);
       continue;
     }
+    const settings: ProfileSettings = { ...profileSettings, ...opts.overrides?.get(experiment.id) };
     const n = checkNumber(opts.seeds !== undefined ? 'seeds' : `${experiment.id}.profiles.${opts.profile}.seeds`, opts.seeds ?? settings.seeds, { integer: true, min: 1, max: MAX_SEEDS });
     const arms = experiment.arms(settings, opts.profile);
     for (let seed = 1; seed <= n; seed++) {

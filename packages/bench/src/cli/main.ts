@@ -7,7 +7,8 @@ import type { SpeedModel } from '../speed';
 import { formatDuration } from '../progress';
 import { writeReport, saveSpeed } from '../reporting/index';
 import { embeddedFashionDir } from '../data';
-import { MAX_SEEDS, PROFILES, checkWritable, parseShard, planJobs, runJobs, selectBackend, shardJobs, type BenchBackend } from '../runner';
+import { describeSettings, formatValue, parseOverride, resolveOverrides } from '../overrides';
+import { MAX_SEEDS, PROFILES, checkWritable, parseShard, planJobs, runJobs, selectBackend, shardJobs, type BenchBackend, type Job } from '../runner';
 
 /** Where output goes (tests pass their own). */
 export interface CliIo {
@@ -19,15 +20,22 @@ const HELP = `trainkit-bench — reproduces each trainkit paper claim against it
 
 Usage:
   trainkit-bench                      run all --profile quick, then report (what \`pnpm bench\` does)
-  trainkit-bench list                 experiments, their paper claims and profiles
+  trainkit-bench list [--settings]    experiments, their paper claims and profiles (--settings: each profile's settings and arm ids)
   trainkit-bench run <experiment...|all> [--profile smoke|quick|standard|gpu|paper] [--seeds N]
                      [--backend auto|wasm|cpu|node|node-gpu|webgpu] [--data DIR] [--out DIR] [--shard i/n] [--force]
+                     [--set [experiment.]key=value ...] [--arms id,id]
   trainkit-bench report [DIR...] [--out DIR]   merge result folders into report.md + report.html
   trainkit-bench speed [--backends a,b] [--models smallCnn,resnet20,resnet56,vgg11,mobilenetv2] [--steps N] [--threads N] [--python PATH] [--out DIR]
                                        step time per backend and PyTorch (when python3 with torch is there)
 
 Results: <out>/<experiment>/<run-id>.json (default out: packages/bench/results). Finished runs are skipped, so an
 interrupted sweep resumes (--force re-runs them). --shard i/n runs every n-th job starting at the i-th (1-based) of the planned list.
+--arms runs only the arms with those ids (\`list --settings\` prints them per profile).
+--set changes one profile setting (repeatable; \`list --settings\` shows them), e.g. --set eman.recipe=reference for the
+EMAN reference recipe (τ 0.7, λ_u 10, μ 5, EMA momentum 0.999, weight decay 1e-4). Without "experiment." it applies to
+every experiment of the run that has the key. The value is checked against the setting's type; overridden settings
+are part of the run id, so changing one re-runs, and the report prints them. Give each variant its own --out: a
+report keeps only the newest run per arm, seed, profile and backend.
 Data: --data DIR, else TRAINKIT_DATA, else /usr/share/datasets/fashion-mnist, else the embedded subset.`;
 
 /** The bench package folder (holds package.json; results/ goes there by default). */
@@ -44,14 +52,17 @@ export function benchRoot(): string {
 interface Parsed {
   positional: string[];
   flags: Map<string, string>;
+  /** Every `--set` (repeatable), in order. */
+  sets: string[];
 }
 
-const VALUE_FLAGS = new Set(['profile', 'seeds', 'backend', 'data', 'out', 'shard', 'backends', 'steps', 'models', 'threads', 'python']);
-const BOOL_FLAGS = new Set(['help', 'force']);
+const VALUE_FLAGS = new Set(['set', 'arms', 'profile', 'seeds', 'backend', 'data', 'out', 'shard', 'backends', 'steps', 'models', 'threads', 'python']);
+const BOOL_FLAGS = new Set(['help', 'force', 'settings']);
 
 function parseArgs(argv: readonly string[]): Parsed {
   const positional: string[] = [];
   const flags = new Map<string, string>();
+  const sets: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--') continue; // `pnpm bench -- run …` passes the separator through
@@ -69,12 +80,13 @@ function parseArgs(argv: readonly string[]): Parsed {
       if (!VALUE_FLAGS.has(name)) throw new TrainkitError('INVALID_ARGUMENT', `unknown option --${name} (see --help)`, `--${name}`);
       const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
       if (value === undefined || value.startsWith('--')) throw new TrainkitError('INVALID_ARGUMENT', `--${name} needs a value`, `--${name}`);
-      flags.set(name, value);
+      if (name === 'set') sets.push(value);
+      else flags.set(name, value);
       continue;
     }
     positional.push(a);
   }
-  return { positional, flags };
+  return { positional, flags, sets };
 }
 
 /** A count flag: digits only, 1 <= value <= max. @throws TrainkitError naming the flag */
@@ -96,6 +108,17 @@ function pickExperiments(all: readonly ExperimentDefinition[], names: string[]):
   });
 }
 
+/** The jobs of the arms named in `--arms a,b` (ids as `list` shows them). @throws TrainkitError naming an unknown arm and the known ones */
+function pickArms(jobs: readonly Job[], text: string): Job[] {
+  const known = [...new Set(jobs.map((j) => j.arm.id))];
+  const ids = text.split(',').map((x) => x.trim()).filter(Boolean);
+  const unknown = ids.find((id) => !known.includes(id));
+  if (ids.length === 0 || unknown !== undefined) {
+    throw new TrainkitError('INVALID_ARGUMENT', `--arms: ${ids.length ? `unknown arm "${unknown}"` : 'no arm ids given'}; arms of this run: ${known.join(', ')}`, '--arms');
+  }
+  return jobs.filter((j) => ids.includes(j.arm.id));
+}
+
 async function cmdRun(p: Parsed, all: readonly ExperimentDefinition[], io: CliIo, outDir: string): Promise<number> {
   const profile = (p.flags.get('profile') ?? 'quick') as ProfileName;
   if (!PROFILES.includes(profile)) throw new TrainkitError('INVALID_ARGUMENT', `--profile must be one of ${PROFILES.join(', ')}; received "${profile}"`, '--profile');
@@ -110,10 +133,14 @@ async function cmdRun(p: Parsed, all: readonly ExperimentDefinition[], io: CliIo
         : undefined;
   if (dataDir) process.env['TRAINKIT_DATA'] = dataDir;
   const experiments = pickExperiments(all, p.positional.slice(1));
-  const planned = planJobs(experiments, { profile, seeds });
+  const overrides = resolveOverrides(experiments, profile, p.sets.map(parseOverride));
+  const planned = planJobs(experiments, { profile, seeds, overrides });
+  for (const [id, o] of overrides) io.out(`${id}: ${profile} settings overridden: ${Object.entries(o).map(([k, v]) => `${k}=${formatValue(v)}`).join(' ')}`);
   for (const id of planned.unsupported) io.out(`${id}: no "${profile}" profile, skipped`);
+  const armsFlag = p.flags.get('arms');
+  const chosen = armsFlag === undefined ? planned.jobs : pickArms(planned.jobs, armsFlag);
   const shardFlag = p.flags.get('shard');
-  const jobs = shardFlag ? shardJobs(planned.jobs, parseShard(shardFlag)) : planned.jobs;
+  const jobs = shardFlag ? shardJobs(chosen, parseShard(shardFlag)) : chosen;
   checkWritable(outDir); // before the backend starts and anything trains
   const backend: BenchBackend = await selectBackend(p.flags.get('backend') ?? 'auto', (l) => io.out(l.startsWith('backend') ? l : `backend: ${l}`));
   io.out(
@@ -167,7 +194,7 @@ async function cmdSpeed(p: Parsed, io: CliIo, outDir: string): Promise<number> {
   return 0;
 }
 
-function cmdList(all: readonly ExperimentDefinition[], io: CliIo): number {
+function cmdList(all: readonly ExperimentDefinition[], io: CliIo, settings: boolean): number {
   for (const e of all) {
     const profiles = PROFILES.filter((p) => e.profiles[p]).map((p) => {
       const s = e.profiles[p]!;
@@ -177,6 +204,13 @@ function cmdList(all: readonly ExperimentDefinition[], io: CliIo): number {
     io.out(`  paper: ${e.paper.authors}, "${e.paper.title}" (${e.paper.year}) ${e.paper.url}`);
     for (const c of e.claims) io.out(`  claim ${c.id}: ${c.text}\n    paper: ${c.paper}`);
     io.out(`  profiles: ${profiles.join(', ')}`);
+    if (!settings) continue;
+    for (const name of PROFILES) {
+      const s = e.profiles[name];
+      if (!s) continue;
+      io.out(`  settings (${name}): ${describeSettings(e, s).join('; ')}`);
+      io.out(`  arms (${name}): ${e.arms(s, name).map((a) => a.id).join(', ')}`);
+    }
   }
   return 0;
 }
@@ -201,7 +235,7 @@ export async function main(argv: readonly string[], opts: { experiments?: readon
     const cmd = p.positional[0];
     switch (cmd) {
       case undefined: {
-        const code = await cmdRun({ positional: ['run', 'all'], flags: new Map([['profile', 'quick'], ...p.flags]) }, all, io, outDir);
+        const code = await cmdRun({ positional: ['run', 'all'], flags: new Map([['profile', 'quick'], ...p.flags]), sets: p.sets }, all, io, outDir);
         const rep = await cmdReport(p, all, io, outDir, [outDir]);
         return code || rep;
       }
@@ -212,7 +246,7 @@ export async function main(argv: readonly string[], opts: { experiments?: readon
       case 'speed':
         return await cmdSpeed(p, io, outDir);
       case 'list':
-        return cmdList(all, io);
+        return cmdList(all, io, p.flags.has('settings'));
       case 'help':
         io.out(HELP);
         return 0;

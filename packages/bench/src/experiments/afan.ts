@@ -186,6 +186,7 @@ const experiment = defineExperiment<AfanSettings>({
   rules: {
     'step-cost': 'Median step times of fresh identical models, interleaved in one process: reproduced when feature-level / pixel-level ≤ 0.90 (mean over seeds), else not reproduced.',
   },
+  choices: { statsAxes: ['pono', 'batch', 'instance'] },
   arms: () => ARMS,
 
   async run(ctx) {
@@ -352,6 +353,6 @@ function learningCurves(runs: RunRecord[]): PlotSpec {
   return {
     id: 'learning-curves',
     title: 'Test accuracy per epoch (mean ± sd over seeds)',
-    spec: lineChart({ data: rows, x: 'epoch', y: 'testAcc', color: 'arm', detail: 'seed', aggregate: true, xTitle: 'epoch', yTitle: 'test accuracy (%)' }),
+    spec: lineChart({ data: rows, x: 'epoch', y: 'testAcc', color: 'arm', order: ARMS.map((a) => a.label), detail: 'seed', aggregate: true, xTitle: 'epoch', yTitle: 'test accuracy (%)' }),
   };
 }

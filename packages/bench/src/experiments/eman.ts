@@ -202,7 +202,8 @@ async function runArm(ctx: RunContext<EmanSettings>): Promise<RunOutput> {
   if (teacher) metrics['teacherAcc'] = last['teacherAcc'] as number;
   // The network each method would report: the teacher for the teacher arms, the student for plain FixMatch.
   metrics['reportedAcc'] = metrics['teacherAcc'] ?? metrics['studentAcc'] as number;
-  return { metrics, curves, data: info, extra: { labeled: labeled.n, unlabeled: unlabeled.n } };
+  const recipe = { recipe: s.recipe, threshold: s.threshold, unlabeledWeight: s.unlabeledWeight, mu: s.mu, momentum: s.momentum, weightDecay: s.weightDecay };
+  return { metrics, curves, data: info, extra: { labeled: labeled.n, unlabeled: unlabeled.n, recipe } };
 }
 
 // ---------- judging ----------
@@ -231,7 +232,7 @@ const PTS = { scale: 100, unit: ' points' };
 
 function decide(claimId: string, d: number[], what: string, paperEffect?: number): ClaimVerdict {
   const e: Effect = effectOf(d);
-  if (e.n === 0) return { claimId, measured: `no paired runs (${what})`, verdict: 'inconclusive', rule: 'paired-95' };
+  if (e.n === 0) return { claimId, measured: `no paired runs (${what})`, verdict: 'inconclusive', verdictText: 'no verdict (arms not run)', rule: 'paired-95' };
   const j = judgeEffect({ effect: e, direction: 'greater', minEffect: MIN_EFFECT, paperEffect, format: (x) => `${(100 * x).toFixed(1)} points` });
   return { claimId, measured: `${what}: ${formatEffect(e, PTS)}`, verdict: j.verdict, verdictText: j.text, rule: 'paired-95', detectable: formatDetectable(e, PTS) };
 }
@@ -243,7 +244,13 @@ function smallerGain(v: ClaimVerdict, gain1: number[]): ClaimVerdict {
   return v;
 }
 
-function judge(runs: RunRecord[]): ClaimVerdict[] {
+/** The recipe a set of runs used, in words (the report's settings JSON shows the profile's values, which `'reference'` replaces). */
+function recipeText(s: EmanSettings): string {
+  const r = emanRecipe(s);
+  return `${s.recipe === 'reference' ? 'reference recipe' : 'bench recipe'}: τ ${r.threshold}, λ_u ${r.unlabeledWeight}, μ ${r.mu}, m ${r.momentum}, wd ${r.weightDecay}`;
+}
+
+function judge(runs: RunRecord[], s: EmanSettings): ClaimVerdict[] {
   const acc = (m: Method, f: number, metric: string) => bySeed(runs, armId(m, f), metric);
   const fm1 = acc('fixmatch', 0.01, 'studentAcc');
   const fm10 = acc('fixmatch', 0.1, 'studentAcc');
@@ -257,7 +264,7 @@ function judge(runs: RunRecord[]): ClaimVerdict[] {
   const gap = seeds.map((k) => g(stu1, fm1, k) - g(stu10, fm10, k));
   const m = (xs: number[]): string => (xs.length ? (100 * (xs.reduce((p, q) => p + q, 0) / xs.length)).toFixed(2) : 'n/a');
   return [
-    decide('eman-student-1pct', gain1, 'FixMatch-EMAN student − FixMatch student, 1% labels', 0.07),
+    decide('eman-student-1pct', gain1, `FixMatch-EMAN student − FixMatch student, 1% labels (${recipeText(s)})`, 0.07),
     smallerGain(decide('smaller-gain-10pct', gap, `student gain at 1% (${m(gain1)}) − at 10% (${m(gain10)})`, 0.05), gain1),
     decide('eman-vs-ema-1pct', diffs(acc('eman', 0.01, 'teacherAcc'), acc('ema', 0.01, 'teacherAcc')), 'secondary: EMAN teacher − EMA teacher, 1% labels'),
     decide('eman-vs-fixmatch-1pct', diffs(acc('eman', 0.01, 'teacherAcc'), fm1), 'secondary: EMAN teacher − FixMatch student, 1% labels'),
@@ -297,7 +304,7 @@ function plots(runs: RunRecord[]): PlotSpec[] {
   out.push({
     id: 'eman-pseudo-label-acc',
     title: 'Accuracy of the pseudo-labels on the unlabeled batches (all samples, before the τ mask; mean ± std over seeds)',
-    spec: lineChart({ data: pl, x: 'step', y: 'acc', color: 'arm', detail: 'seed', aggregate: true, xTitle: 'training step', yTitle: 'pseudo-label accuracy' }),
+    spec: lineChart({ data: pl, x: 'step', y: 'acc', color: 'arm', order: ARMS.map((a) => a.label), detail: 'seed', aggregate: true, xTitle: 'training step', yTitle: 'pseudo-label accuracy' }),
   });
   return out;
 }
@@ -338,8 +345,9 @@ export default defineExperiment<EmanSettings>({
     quick: { seeds: 2, trainSize: 6000, testSize: 1000, hidden: [128], steps: 200, evalEvery: 50, labeledBatch: 16, mu: 3, lr: 0.03, threshold: 0.95, unlabeledWeight: 1, momentum: 0.98, weightDecay: 0, recipe: 'bench' },
     standard: { seeds: 3, trainSize: 60000, testSize: 10000, hidden: [256], steps: 800, evalEvery: 100, labeledBatch: 32, mu: 3, lr: 0.03, threshold: 0.95, unlabeledWeight: 1, momentum: 0.99, weightDecay: 0, recipe: 'bench' },
   },
+  choices: { recipe: ['bench', 'reference'] },
   arms: () => ARMS,
   run: (ctx) => runArm(ctx),
-  judge: (runs) => judge(runs),
+  judge: (runs, s) => judge(runs, s),
   plots: (runs) => plots(runs),
 });

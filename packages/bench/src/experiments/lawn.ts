@@ -176,6 +176,7 @@ const experiment = defineExperiment<LawnSettings>({
     'norm-freeze': 'Reproduced when every LAWN run keeps the product of the constrained norms within 1e-4 (relative) of its value at the switch at every epoch and every baseline product grows by more than 1%; not reproduced when a LAWN product drifts; else inconclusive.',
     'logit-growth': 'Per optimizer × batch pair: the baseline\u2019s mean logit norm on a fixed probe batch grows after the switch epoch, and LAWN counts as attenuating when its growth factor is at most 0.9 × the baseline\u2019s; reproduced when every pair is attenuated, not reproduced when none is, else inconclusive.',
   },
+  choices: { pooling: ['gap', 'flatten'] },
   arms: () => ARMS,
 
   async run(ctx) {
@@ -391,6 +392,6 @@ function curvePlot(runs: RunRecord[], metric: string, size: Size | 'all', title:
   return {
     id: `lawn-${metric}-${size}`,
     title,
-    spec: lineChart({ data, x: 'epoch', y: metric, color: 'arm', detail: 'seed', aggregate: seeds > 1, title, yTitle, yZero: false }),
+    spec: lineChart({ data, x: 'epoch', y: metric, color: 'arm', order: ARMS.map((a) => a.label), detail: 'seed', aggregate: seeds > 1, title, yTitle, yZero: false }),
   };
 }

@@ -262,7 +262,7 @@ export default experiment;
 
 const PTS = { scale: 100, unit: ' points' };
 const pct = (xs: number[]): string => `${(100 * summarize(xs).mean).toFixed(1)}%`;
-const missing = (claimId: string, what: string): ClaimVerdict => ({ claimId, measured: `no runs of ${what}`, verdict: 'inconclusive', rule: 'paired-95' });
+const missing = (claimId: string, what: string): ClaimVerdict => ({ claimId, measured: `no runs of ${what}`, verdict: 'inconclusive', verdictText: 'no verdict (arms not run)', rule: 'paired-95' });
 
 function accuracyClaim(runs: RunRecord[], claimId: string, model: ModelKind): ClaimVerdict {
   const m = armMetric(runs, `${model}-mimic`, 'bestTestAcc');
@@ -350,7 +350,7 @@ function accuracyVsMemory(runs: RunRecord[]): PlotSpec {
   return {
     id: 'accuracy-vs-memory',
     title: 'Test accuracy vs peak tensor memory of one training step (tf.profile), per arm',
-    spec: scatter({ data: rows, x: 'peakMiB', y: 'accuracy', color: 'arm', xTitle: 'peak tensor memory of one step (MiB)', yTitle: 'test accuracy (%, mean over seeds)' }),
+    spec: scatter({ data: rows, x: 'peakMiB', y: 'accuracy', color: 'arm', order: ARMS.map((a) => a.label), xTitle: 'peak tensor memory of one step (MiB)', yTitle: 'test accuracy (%, mean over seeds)' }),
   };
 }
 
@@ -365,5 +365,5 @@ function learningCurves(runs: RunRecord[], groups: Group[], id: string, title: s
     }
   }
   const seeds = new Set(rows.map((r) => r['seed'])).size;
-  return { id, title, spec: lineChart({ data: rows, x: 'epoch', y: 'testAcc', color: 'arm', detail: 'seed', aggregate: seeds > 1, xTitle: 'epoch', yTitle: 'test accuracy (%)' }) };
+  return { id, title, spec: lineChart({ data: rows, x: 'epoch', y: 'testAcc', color: 'arm', order: ARMS.map((a) => a.label), detail: 'seed', aggregate: seeds > 1, xTitle: 'epoch', yTitle: 'test accuracy (%)' }) };
 }

@@ -47,7 +47,10 @@ function fmtNumber(v: number): string {
 function metricCell(values: number[]): string {
   const s = summarize(values);
   if (s.n === 0) return '–';
-  return s.n === 1 ? `${fmtNumber(s.mean)} (n=1)` : `${fmtNumber(s.mean)} ± ${fmtNumber(s.std)} (n=${s.n})`;
+  if (s.n === 1) return `${fmtNumber(s.mean)} (n=1)`;
+  // equal values can leave a rounding-level std (0.05 ± 8.5e-18): print it as 0
+  const std = s.std <= 1e-9 * Math.max(1, Math.abs(s.mean)) ? 0 : s.std;
+  return `${fmtNumber(s.mean)} ± ${fmtNumber(std)} (n=${s.n})`;
 }
 
 /** Context of a group of runs: every number in the report is labelled with it. */
@@ -56,6 +59,12 @@ function contextOf(r: StoredRun): { key: string; text: string } {
   const adapter = b.adapter ? `, adapter ${b.adapter}` : '';
   const text = `profile **${r.profile}** · backend **${b.name}** (${b.device}${adapter}, ${b.trainingKernels} training kernels, ${b.threads} thread${b.threads === 1 ? '' : 's'})`;
   return { key: `${r.profile}|${b.name}|${b.device}|${b.adapter ?? ''}`, text };
+}
+
+/** Rows sorted (stably) by the place of their arm label in `order`, the experiment's arm order; unknown arms last. */
+function byOrder<T>(rows: readonly T[], order: readonly string[], labelOf: (row: T) => string): T[] {
+  const at = (label: string): number => (order.includes(label) ? order.indexOf(label) : order.length);
+  return [...rows].sort((x, y) => at(labelOf(x)) - at(labelOf(y)));
 }
 
 function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
@@ -168,7 +177,15 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
       const dataText = dataNames.join('; ');
       const ctxPlain = `${first.profile}, ${first.backend.name} (${first.backend.device}${first.backend.adapter ? `, ${first.backend.adapter}` : ''}), ${dataText}`;
       const ctxId = `${expId}-${first.profile}-${first.backend.name}`;
-      const arms = [...new Map(group.map((r) => [r.armId, r.arm])).values()];
+      const runArms = [...new Map(group.map((r) => [r.armId, r.arm])).values()];
+      // Every arm of the experiment in its own order: an arm keeps its colour and marker in every plot of the section.
+      let order: string[] = runArms.map((a) => a.label);
+      try {
+        if (exp) order = [...new Set([...exp.arms((first.settings ?? exp.profiles[first.profile]) as ProfileSettings, first.profile).map((a) => a.label), ...order])];
+      } catch {
+        // arms() of an older settings shape: keep the order of the runs
+      }
+      const arms = byOrder(runArms, order, (a) => a.label);
       const seeds = [...new Set(group.map((r) => r.seed))].sort((a, b) => a - b);
       const wall = group.reduce((a, r) => a + r.wallMs, 0);
       body.push({ kind: 'heading', level: 3, text: `${first.profile} · ${first.backend.name} (${first.backend.device}${first.backend.adapter ? `, ${first.backend.adapter}` : ''})` });
@@ -215,7 +232,7 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
       body.push({ kind: 'heading', level: 4, text: 'Final metrics per arm (mean ± std over seeds)' });
       body.push({
         kind: 'table',
-        headers: ['arm', 'n', ...shown, 'wall time / run', 'peak tensor MiB'],
+        headers: ['arm', 'n', ...shown, 'wall time / run', 'tensor MiB between steps (peak)'],
         rows: arms.map((arm) => {
           const rs = group.filter((r) => r.armId === arm.id);
           return [
@@ -241,7 +258,7 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
           plotBlocks,
           `${ctxId}-curve-acc`,
           'test accuracy per epoch',
-          lineChart({ data: curveRows.filter((p) => Number.isFinite(p['testAcc'] as number)), x: 'epoch', y: 'testAcc', color: 'arm', aggregate: true, title: `Test accuracy (mean ± std over seeds; ${subtitle})`, yTitle: 'test accuracy' }),
+          lineChart({ data: curveRows.filter((p) => Number.isFinite(p['testAcc'] as number)), x: 'epoch', y: 'testAcc', color: 'arm', order, aggregate: true, title: `Test accuracy (mean ± std over seeds; ${subtitle})`, yTitle: 'test accuracy' }),
         );
       }
       if (curveRows.some((p) => Number.isFinite(p['trainLoss'] as number))) {
@@ -249,7 +266,7 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
           plotBlocks,
           `${ctxId}-curve-loss`,
           'training loss per epoch',
-          lineChart({ data: curveRows.filter((p) => Number.isFinite(p['trainLoss'] as number)), x: 'epoch', y: 'trainLoss', color: 'arm', aggregate: true, title: `Training loss (mean ± std; ${subtitle})`, yTitle: 'training loss' }),
+          lineChart({ data: curveRows.filter((p) => Number.isFinite(p['trainLoss'] as number)), x: 'epoch', y: 'trainLoss', color: 'arm', order, aggregate: true, title: `Training loss (mean ± std; ${subtitle})`, yTitle: 'training loss' }),
         );
       }
       const finalMetric = metricNames.includes('testAcc') ? 'testAcc' : undefined;
@@ -258,7 +275,7 @@ async function buildReport(opts: ReportOptions, tmp: string, runs: StoredRun[], 
           plotBlocks,
           `${ctxId}-final`,
           'final test accuracy per arm (wide tick: mean over seeds, error bar: ± 1 std, dots: single seeds)',
-          barWithErrors({ data: group.map((r) => ({ arm: label.get(r.armId) ?? r.armId, value: r.metrics[finalMetric], seed: r.seed })), x: 'arm', y: 'value', title: `Final test accuracy per arm (${subtitle})`, yTitle: 'test accuracy' }),
+          barWithErrors({ data: byOrder(group.map((r) => ({ arm: label.get(r.armId) ?? r.armId, value: r.metrics[finalMetric], seed: r.seed })), order, (r) => r.arm), x: 'arm', y: 'value', title: `Final test accuracy per arm (${subtitle})`, yTitle: 'test accuracy' }),
         );
       }
       if (exp?.plots) {

@@ -22,7 +22,7 @@ const exp = defineExperiment({
   async run(ctx) {
     const acc = (ctx.arm.id === 'method' ? 0.8 : 0.7) + ctx.seed / 1000;
     return {
-      metrics: { testAcc: acc },
+      metrics: { testAcc: acc, lr: ctx.seed === 1 ? 0.1 + 0.2 : 0.3 }, // equal up to rounding: the table shows ± 0
       curves: [1, 2, 3].map((epoch) => ({ epoch, testAcc: (acc * epoch) / 3, trainLoss: 1 / epoch })),
       data: { name: 'synthetic toy data', trainSize: 10, testSize: 5, source: 'synthetic' },
     };
@@ -49,7 +49,7 @@ describe('report', () => {
     const md = readFileSync(r.markdown, 'utf8');
     expect(md).toContain('| `toy` | The method beats the baseline | +2 points | +10.00 ± 0.08 SE (n=3 vs 3) | reproduced | quick, wasm (cpu), synthetic toy data |');
     expect(md).toMatch(/profile \*\*quick\*\* · backend \*\*wasm\*\* \(cpu, trainkit training kernels, 1 thread\); data \*\*synthetic toy data\*\*/);
-    expect(md).toMatch(/\| method \| 3 \| 0\.802 ± 0\.00100 \(n=3\) \|/);
+    expect(md).toMatch(/\| method \| 3 \| 0\.802 ± 0\.00100 \(n=3\) \| 0\.300 ± 0 \(n=3\) \|/);
     // learning curves (acc, loss), final accuracy per arm, the experiment's own plot
     expect(r.plots).toBe(4);
     const svgs = readdirSync(join(out, 'report-plots'));
@@ -96,5 +96,17 @@ describe('report', () => {
     await expect(writeReport({ dirs: [empty], outDir: out, experiments: [exp] })).rejects.toThrow(/no valid runs in/);
     expect(snapshot()).toEqual(good);
     expect(readdirSync(out).filter((f) => f.startsWith('.report-'))).toEqual([]);
+  });
+
+  it("lists arms in the experiment's order, not the result files' order", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'trainkit-report-order-'));
+    const backend = { name: 'wasm', device: 'cpu' as const, trainingKernels: 'trainkit', threads: 1 };
+    const quiet = createProgress({ stream: { write: () => true } as unknown as NodeJS.WritableStream, tty: false });
+    const zeta = { ...exp, arms: () => [{ id: 'zeta', label: 'zeta arm' }, { id: 'alpha', label: 'alpha arm' }] } as ExperimentDefinition;
+    await runJobs(planJobs([zeta], { profile: 'quick' }).jobs, { outDir: out, backend, progress: quiet });
+    const md = readFileSync((await writeReport({ dirs: [out], outDir: out, experiments: [zeta] })).markdown, 'utf8');
+    const table = md.slice(md.indexOf('Final metrics per arm'));
+    expect(table.indexOf('| zeta arm |')).toBeGreaterThan(0);
+    expect(table.indexOf('| zeta arm |')).toBeLessThan(table.indexOf('| alpha arm |')); // files sort alpha… first
   });
 });
