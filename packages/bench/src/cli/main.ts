@@ -6,7 +6,7 @@ import type { ExperimentDefinition, ProfileName } from '../experiment';
 import type { SpeedModel } from '../speed';
 import { formatDuration } from '../progress';
 import { writeReport, saveSpeed } from '../reporting/index';
-import { embeddedFashionDir } from '../data';
+import { checkDataFor, embeddedFashionDir, type DataSettings } from '../data';
 import { MAX_SEEDS, PROFILES, checkWritable, parseShard, planJobs, runJobs, selectBackend, shardJobs, type BenchBackend } from '../runner';
 
 /** Where output goes (tests pass their own). */
@@ -28,7 +28,9 @@ Usage:
 
 Results: <out>/<experiment>/<run-id>.json (default out: packages/bench/results). Finished runs are skipped, so an
 interrupted sweep resumes (--force re-runs them). --shard i/n runs every n-th job starting at the i-th (1-based) of the planned list.
-Data: --data DIR, else TRAINKIT_DATA, else /usr/share/datasets/fashion-mnist, else the embedded subset.`;
+Data: --data DIR, else TRAINKIT_DATA, else /usr/share/datasets/fashion-mnist, else the embedded subset.
+      --profile paper needs --data with the CIFAR binaries (cifar-10-batches-bin / cifar-100-binary); --profile gpu uses
+      CIFAR-10 from --data when it is there.`;
 
 /** The bench package folder (holds package.json; results/ goes there by default). */
 export function benchRoot(): string {
@@ -114,6 +116,7 @@ async function cmdRun(p: Parsed, all: readonly ExperimentDefinition[], io: CliIo
   for (const id of planned.unsupported) io.out(`${id}: no "${profile}" profile, skipped`);
   const shardFlag = p.flags.get('shard');
   const jobs = shardFlag ? shardJobs(planned.jobs, parseShard(shardFlag)) : planned.jobs;
+  for (const e of new Set(jobs.map((j) => j.experiment))) checkDataFor(e.profiles[profile] as DataSettings, dataDir, `${e.id} --profile ${profile}`); // CIFAR profiles need --data
   checkWritable(outDir); // before the backend starts and anything trains
   const backend: BenchBackend = await selectBackend(p.flags.get('backend') ?? 'auto', (l) => io.out(l.startsWith('backend') ? l : `backend: ${l}`));
   io.out(
