@@ -6,7 +6,7 @@ import { lawn } from '@trainkit/lawn';
 import { mimicNorm } from '@trainkit/mimicnorm';
 import { emaTeacher, emanHook } from '@trainkit/eman/layers';
 import { featureStatSwap } from '@trainkit/afan';
-import { applyMasks, magnitudeMasks, maskHook, disposeMasks } from '@trainkit/prune';
+import { applyMasks, magnitudeMasks, maskHook, disposeMasks, gradualPruning, polynomialDecay, type GradualPruningHook } from '@trainkit/prune';
 import { admmUnify, blockView, BlockState } from '@trainkit/unify';
 import { expectCrossBackendClose, onCpuAndWebgpu, values } from './both';
 
@@ -36,6 +36,19 @@ describe('webgpu in Node', () => {
     await readBack([t]);
     expect(t.dataSync()[0]).toBe(16); // 16 products of 1·1
     t.dispose();
+  });
+
+  it('readBack() keeps the host copy of a tensor made from host values valid through its first use on the GPU', async () => {
+    const host = tf.tensor2d(seededArray(20, 16 * 16), [16, 16]); // values in JS, not yet uploaded
+    const w = tf.variable(host);
+    host.dispose();
+    await readBack([w]);
+    const y = tf.tidy(() => tf.matMul(w, w)); // uploads w
+    const expected = await y.data();
+    expect(w.dataSync().length).toBe(256);
+    const again = tf.tidy(() => tf.matMul(w, w));
+    expect(Array.from(await again.data())).toEqual(Array.from(expected));
+    tf.dispose([w, y, again]);
   });
 });
 
@@ -168,6 +181,58 @@ describe('method invariants on webgpu, against cpu', () => {
     webgpu.kernels.forEach((k, l) => k.forEach((v, i) => webgpu.maskValues[l]![i] === 0 && expect(v).toBe(0)));
     expectCrossBackendClose(webgpu.maskValues, cpu.maskValues, 'masks');
     expectCrossBackendClose(webgpu.kernels, cpu.kernels, 'kernels');
+  });
+
+  it('prune: gradual pruning (masks read back ahead of each update on webgpu) reaches round(s·N) zeros per kernel, as on cpu', async () => {
+    // updates at steps 0 (read ahead on creation, awaited by settle()), 2 and 4 (read ahead after steps 1 and 3, while
+    // the loop awaits the loss); 6 steps in all
+    const schedule = polynomialDecay({ initialSparsity: 0.25, finalSparsity: 0.75, beginStep: 0, endStep: 4, frequency: 2 });
+    const { cpu, webgpu } = await onCpuAndWebgpu(async () => {
+      const model = tf.sequential({
+        layers: [tf.layers.dense({ inputShape: [4], units: 8, activation: 'relu', kernelInitializer: init(15) }), tf.layers.dense({ units: 3, kernelInitializer: init(16) })],
+      });
+      const { x, y } = xy(16, 4, 3, 17);
+      const opt = gradualPruning(tf.train.momentum(0.05, 0.9), model, schedule);
+      await opt.hook<GradualPruningHook>('gradual-prune')!.settle();
+      await fit(opt, () => ce(y, model.apply(x) as tf.Tensor), 6);
+      const masks = opt.hook<GradualPruningHook>('gradual-prune')!.currentMasks();
+      const maskValues = await values([...masks.values()]);
+      const kernels = await values(model.layers.map((l) => l.getWeights()[0]!));
+      tf.dispose([x, y]);
+      disposeMasks(masks);
+      opt.dispose();
+      model.dispose();
+      return { maskValues, kernels };
+    });
+    expect(webgpu.maskValues.map((m) => m.filter((v) => v === 0).length)).toEqual([24, 18]); // round(0.75·32), round(0.75·24)
+    webgpu.kernels.forEach((k, l) => k.forEach((v, i) => webgpu.maskValues[l]![i] === 0 && expect(v).toBe(0)));
+    expectCrossBackendClose(webgpu.maskValues, cpu.maskValues, 'masks');
+    expectCrossBackendClose(webgpu.kernels, cpu.kernels, 'kernels');
+  });
+
+  it('prune: a gradual update that runs before its read-back is done throws STATE_MISMATCH and changes nothing', async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, kernelInitializer: init(18) })] });
+    const { x, y } = xy(8, 4, 3, 19);
+    const warm = tf.train.sgd(0.1);
+    const l0 = warm.minimize(() => ce(y, model.apply(x) as tf.Tensor), true)!; // the weights now live on the GPU only
+    await l0.data();
+    tf.dispose([l0]);
+    warm.dispose();
+    const snapshot = model.getWeights().map((w) => tf.clone(w));
+    const opt = gradualPruning(tf.train.sgd(0.1), model, polynomialDecay({ initialSparsity: 0.5, finalSparsity: 0.5, beginStep: 0, endStep: 0 }));
+    // no await between creating the hook and its first (update) step: its read-ahead cannot have landed
+    expect(() => opt.minimize(() => ce(y, model.apply(x) as tf.Tensor))).toThrow(expect.objectContaining({ code: 'STATE_MISMATCH' }));
+    expect(opt.iterations).toBe(0);
+    expect(await values(model.getWeights())).toEqual(await values(snapshot));
+    tf.dispose(snapshot);
+    await opt.hook<GradualPruningHook>('gradual-prune')!.settle(); // then it runs
+    const l = opt.minimize(() => ce(y, model.apply(x) as tf.Tensor), true)!;
+    await l.data();
+    const zeros = (await values([model.getWeights()[0]!]))[0]!.filter((v) => v === 0).length;
+    expect(zeros).toBe(6); // round(0.5·12)
+    tf.dispose([l, x, y]);
+    opt.dispose();
+    model.dispose();
   });
 
   it('unify: after ADMM (Z/U updates deferred on webgpu) the hard projection puts W exactly in S', async () => {

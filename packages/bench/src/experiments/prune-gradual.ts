@@ -63,6 +63,7 @@ export async function gradualPruneArm(a: GradualPruneArmArgs): Promise<GradualPr
   const schedule = polynomialDecay({ initialSparsity: 0, finalSparsity: a.sparsity, beginStep, endStep: end, power: 3, frequency });
   const optimizer = gradualPruning(tf.train.momentum(a.lr, 0.9), a.kernels, schedule);
   try {
+    await optimizer.hook<GradualPruningHook>('gradual-prune')!.settle(); // webgpu in Node: an update at step 0 needs the weights on the host
     await train({ model: a.model, optimizer, train: a.train, epochs: a.epochs, batchSize: a.batchSize, seed: a.seed, learningRate: a.learningRate, ...(a.progress ? { progress: a.progress } : {}) });
     const masks = optimizer.hook<GradualPruningHook>('gradual-prune')!.currentMasks();
     try {
