@@ -26,7 +26,7 @@ function cifarRoot(): string {
 const byId = (id: string): ExperimentDefinition => experiments.find((e) => e.id === id) as ExperimentDefinition;
 
 function ctxFor(e: ExperimentDefinition, armId: string, settings: ProfileSettings, dataDir: string): RunContext {
-  const arm = e.arms(settings, 'paper').find((a) => a.id === armId);
+  const arm = e.arms(settings, 'paper').concat(e.arms(settings, 'gpu')).find((a) => a.id === armId);
   if (!arm) throw new Error(`${e.id} has no arm ${armId}`);
   return {
     experimentId: e.id,
@@ -125,3 +125,23 @@ describe('paper profiles', () => {
     }, 240_000);
   }
 });
+
+describe('gpu profile on CIFAR', () => {
+  const root = cifarRoot();
+
+  it('afan, mimicnorm, prune and unify take CIFAR-10 from --data (dataset auto); the others stay on Fashion-MNIST', () => {
+    const auto = experiments.filter((e) => e.profiles.gpu?.['dataset'] === 'auto').map((e) => e.id);
+    expect(auto).toEqual(['afan', 'mimicnorm', 'prune', 'unify']);
+    for (const e of experiments) expect(resolveDataset(e.profiles.gpu!, root), e.id).toBe(auto.includes(e.id) ? 'cifar-10' : 'fashion-mnist');
+  });
+
+  it('unify: one step per phase of the gpu recipe on 32×32×3 CIFAR-10 (ResNet, ADMM arm)', async () => {
+    const e = byId('unify');
+    const settings = { ...e.profiles.gpu!, trainSize: 20, testSize: 20, batchSize: 20, denseEpochs: 1, admmEpochs: 1, fineTuneEpochs: 1, admmUpdatesPerEpoch: 1, resnetDepth: 8, resnetWidth: 4 };
+    const arm = e.arms(settings, 'gpu').find((a) => a['method'] === 'admm')!;
+    const out = await e.run({ ...ctxFor(e, arm.id, settings, root), profile: 'gpu' });
+    expect(out.data?.name).toMatch(/^cifar-10 \(150\/20/);
+    expect(out.metrics['ratio']).toBeGreaterThan(1);
+  }, 240_000);
+});
+
