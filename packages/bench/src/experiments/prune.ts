@@ -249,6 +249,7 @@ const experiment = defineExperiment<PruneSettings>({
     const kernels = prunableParams(model, { excludeFirstConv: true }); // §4.1: the first conv is not pruned
     // Every phase: fresh SGD-momentum optimizer and schedule, the same data order (seed) — only the start differs.
     const fit = async (masks: Masks | null): Promise<number> => {
+      await hostReady(masks); // maskHook checks the masks synchronously (webgpu in Node)
       const inner = tf.train.momentum(lr, 0.9);
       const optimizer = masks ? withHooks(inner, maskHook(masks)) : withHooks(inner);
       try {
