@@ -7,7 +7,7 @@ import { mimicNorm } from '@trainkit/mimicnorm';
 import { emaTeacher, emanHook } from '@trainkit/eman/layers';
 import { featureStatSwap } from '@trainkit/afan';
 import { applyMasks, magnitudeMasks, maskHook, disposeMasks, gradualPruning, polynomialDecay, type GradualPruningHook } from '@trainkit/prune';
-import { admmUnify, blockView, BlockState } from '@trainkit/unify';
+import { admmUnify, blockView, BlockState, unifiedHook } from '@trainkit/unify';
 import { expectCrossBackendClose, onCpuAndWebgpu, values } from './both';
 
 const init = (seed: number) => tf.initializers.glorotUniform({ seed });
@@ -262,5 +262,30 @@ describe('method invariants on webgpu, against cpu', () => {
     expect(webgpu.residuals.filter((_, i) => i % 3 === 0)).toEqual([2, 4]); // updates after steps 2 and 4
     expectCrossBackendClose([webgpu.residuals, webgpu.wv], [cpu.residuals, cpu.wv], 'residuals and W');
     expect(webgpu.states).toEqual(cpu.states);
+  });
+
+  it('unify: fine-tuning with a learned magnitude per unified block (block sums on the GPU) keeps each block one magnitude', async () => {
+    const { cpu, webgpu } = await onCpuAndWebgpu(async () => {
+      const w = tf.tidy(() => tf.variable(tf.tensor2d(seededArray(21, 8 * 8), [8, 8]), true));
+      const target = tf.tensor2d(seededArray(22, 8 * 8), [8, 8]);
+      await readBack([w]); // the hooks project W synchronously when they are built
+      const admm = admmUnify(tf.train.sgd(0.1), { params: [w], blockSize: 4, pruneRatio: 0.25, unifyRatio: 0.5, rho: 0.1 });
+      const plan = admm.hardProject();
+      admm.dispose();
+      const opt = withHooks(tf.train.sgd(0.1), unifiedHook(plan, { trainSharedMagnitude: true }));
+      await fit(opt, () => tf.tidy(() => tf.mul(0.5, tf.sum(tf.square(tf.sub(w, target))))) as tf.Scalar, 2);
+      const [wv] = await values([w]);
+      opt.dispose();
+      tf.dispose([w, target]);
+      return { wv: wv!, states: Array.from(plan.layers[0]!.states) };
+    });
+    const view = blockView([8, 8], { blockSize: 4 });
+    for (let b = 0; b < view.numBlocks; b++) {
+      const mags = Array.from(view.indices.subarray(b * view.blockLength, (b + 1) * view.blockLength), (i) => Math.abs(webgpu.wv[i]!));
+      if (webgpu.states[b] === BlockState.prune) expect(mags.every((x) => x === 0)).toBe(true);
+      if (webgpu.states[b] === BlockState.unify) expect(Math.max(...mags) - Math.min(...mags)).toBeLessThanOrEqual(1e-6 * Math.max(...mags));
+    }
+    expect(webgpu.states).toEqual(cpu.states);
+    expectCrossBackendClose([webgpu.wv], [cpu.wv], 'W after fine-tuning');
   });
 });
