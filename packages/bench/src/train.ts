@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkNumber, checkSeed, invalidArgument, isSchedule, type Schedule } from '@trainkit/core';
+import { checkNumber, checkSeed, constantSchedule, invalidArgument, isSchedule, linearWarmup, piecewiseSchedule, type Schedule } from '@trainkit/core';
 import type { CurvePoint } from './experiment';
 import { batchCount, batches, type Batch } from './data/batches';
 import type { Augment, PairAugment } from './data/augment';
@@ -50,6 +50,32 @@ export interface TrainResult {
   final: Record<string, number>;
   /** Median wall time of one training step, ms. */
   stepMs: number;
+}
+
+/**
+ * Coupled L2 weight decay as torch SGD's `weight_decay`: (wd / 2)·Σ‖θ‖² over every trainable weight, added to `loss`.
+ *
+ * @param wd - the decay; 0 (or less) gives `undefined` when `loss` is absent, else `loss` unchanged
+ * @param loss - @defaultValue {@link defaultLoss}
+ */
+export function withWeightDecay(wd: number, loss?: LossFn): LossFn | undefined {
+  if (!(wd > 0)) return loss;
+  const base = loss ?? defaultLoss;
+  return (model, batch, step) =>
+    tf.tidy(() => tf.add(base(model, batch, step), tf.mul(tf.addN(model.trainableWeights.map((w) => tf.sum(tf.square(w.read())))), wd / 2)) as tf.Scalar);
+}
+
+/**
+ * A CIFAR reference schedule: linear warm-up over `warmSteps` (from lr / warmSteps), then the rate ×0.1 at each
+ * milestone, given as a fraction of `totalSteps` (e.g. 80, 110, 135 of 150 epochs). Milestones that fall inside the
+ * warm-up or at the end are dropped.
+ */
+export function warmupStepSchedule(lr: number, totalSteps: number, warmSteps: number, milestones: readonly number[]): Schedule {
+  const warm = Math.max(1, Math.min(totalSteps - 1, warmSteps));
+  const bounds = milestones.map((f) => Math.max(1, Math.round(f * totalSteps) - warm)).filter((b, i, xs) => b < totalSteps - warm && (i === 0 || b > (xs[i - 1] as number)));
+  const pieces = [lr, ...bounds.map((_, i) => lr * 0.1 ** (i + 1))].map((v) => constantSchedule(v));
+  const after = bounds.length ? piecewiseSchedule(pieces, bounds) : constantSchedule(lr);
+  return linearWarmup({ steps: warm, from: lr / warm, then: after });
 }
 
 /**

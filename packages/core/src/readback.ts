@@ -1,4 +1,4 @@
-import { getBackend, type Tensor } from '@tensorflow/tfjs-core';
+import { backend, getBackend, type Tensor } from '@tensorflow/tfjs-core';
 
 /**
  * Whether library code may read values with `dataSync()` on the active backend: false on webgpu, true elsewhere.
@@ -21,5 +21,11 @@ export function canReadSync(): boolean {
  * @returns when every value is on the host
  */
 export async function readBack(tensors: readonly Tensor[]): Promise<void> {
+  if (!canReadSync()) {
+    // webgpu drops a tensor's host copy when it first uploads it (e.g. freshly initialised weights at their first
+    // forward pass): upload now, so that the copy read below stays valid.
+    const upload = (backend() as { uploadToGPU?: (dataId: object) => void }).uploadToGPU;
+    if (typeof upload === 'function') for (const t of tensors) if (!t.isDisposed) upload.call(backend(), t.dataId);
+  }
   await Promise.all(tensors.map((t) => t.data()));
 }

@@ -244,3 +244,24 @@ describe('gradualPruningHook', () => {
     m.dispose();
   });
 });
+
+describe('gradualPruningHook.settle', () => {
+  it('returns at once where dataSync works, and the run is the same with or without it', async () => {
+    const run = async (settle: boolean): Promise<number[][]> => {
+      const p = problem(41);
+      const opt = gradualPruning(tf.train.sgd(0.1), [p.w1, p.w2], polynomialDecay({ initialSparsity: 0.2, finalSparsity: 0.6, beginStep: 0, endStep: 2, frequency: 1 }));
+      const hook = opt.hook<GradualPruningHook>('gradual-prune')!;
+      for (let i = 0; i < 3; i++) {
+        if (settle) await hook.settle();
+        opt.minimize(p.loss);
+      }
+      const out = [Array.from(p.w1.dataSync()), Array.from(p.w2.dataSync())];
+      opt.dispose();
+      p.dispose();
+      return out;
+    };
+    const plain = await run(false);
+    expect(await run(true)).toEqual(plain);
+    expect(plain.map((w) => zeros(w))).toEqual([18, 9]); // round(0.6·30), round(0.6·15)
+  });
+});

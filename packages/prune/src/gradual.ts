@@ -14,7 +14,9 @@ import {
   HookedOptimizer,
   TrainkitError,
   assertLive,
+  canReadSync,
   checkNumber,
+  readBack,
   invalidArgument,
   type NamedTensor,
   type ParamsArg,
@@ -93,6 +95,11 @@ export interface GradualPruningSpec {
  * (what TF-MOT's wrapper sees in its forward pass), then the step runs under the new masks. Ranking is by |w| of the
  * masked weights, so already-pruned weights (zeros) go first; ties go to the lower flat index. Layer scope keeps at
  * least one weight per tensor.
+ *
+ * Where `dataSync()` does not work (webgpu in Node, see `canReadSync`), the hook reads the weights, masks and floors an
+ * update needs back asynchronously ahead of it: on creation, and after the step before each update step. The update
+ * then ranks the same values as on the other backends. The training loop must await between steps (e.g.
+ * `await loss.data()`, as `model.fit` and the bench do), or call {@link GradualPruningHook.settle} before a step.
  */
 export class GradualPruningHook implements StepHook {
   /** @internal */
@@ -109,6 +116,8 @@ export class GradualPruningHook implements StepHook {
   private readonly entries: Entry[] = [];
   private readonly binding: WeightBinding;
   private disposed = false;
+  /** A read-back started for the update at `step` (backends without synchronous readback only). */
+  private prefetch: { step: number; done: Promise<void>; error?: unknown } | null = null;
 
   /** @internal Use {@link gradualPruningHook}. */
   constructor(spec: GradualPruningSpec) {
@@ -123,6 +132,7 @@ export class GradualPruningHook implements StepHook {
       const mask = tidy(() => variable(floor ? mul(floor, 1) : ones(v.shape), false));
       this.entries.push({ key: v.name, shape: [...v.shape], size, schedule: v.schedule, mask, floor });
     }
+    if (!canReadSync()) this.readAhead(this.entries, -1);
   }
 
   /** The pruned variables' names (as given at construction). */
@@ -143,10 +153,49 @@ export class GradualPruningHook implements StepHook {
     return this.binding.maskGradients(grads, this.entries.map((e) => [e.key, e.mask] as const));
   }
 
-  /** Re-applies the masks to the weights. */
-  afterApply(_ctx: StepContext): void {
+  /** Re-applies the masks to the weights; without synchronous readback, starts reading what the next step's update needs. */
+  afterApply(ctx: StepContext): void {
     this.checkAlive();
     this.apply();
+    if (!canReadSync()) {
+      const due = this.dueAt(ctx.step); // the next step's 0-based index is this step's ctx.step
+      if (due.length > 0) this.readAhead(due, ctx.step);
+    }
+  }
+
+  /**
+   * Waits for the hook's read-ahead and reads every pruned weight, mask and floor back to the host, so that the next
+   * {@link GradualPruningHook.update} can run. Needed only where `dataSync()` does not work (webgpu in Node) and the
+   * loop does not await between steps, or the weights were changed outside training; elsewhere it returns at once.
+   *
+   * @returns when the values are on the host
+   */
+  async settle(): Promise<void> {
+    this.checkAlive();
+    if (canReadSync()) return;
+    if (this.prefetch) await this.prefetch.done;
+    this.prefetch = null;
+    await readBack(this.tensorsOf(this.entries));
+  }
+
+  private tensorsOf(entries: readonly Entry[]): Tensor[] {
+    return entries.flatMap((e) => [this.binding.variable(e.key, 'target'), e.mask, ...(e.floor ? [e.floor] : [])]);
+  }
+
+  /** Starts an asynchronous read of what an update of `entries` reads (its result lands in tfjs' host cache). */
+  private readAhead(entries: readonly Entry[], step: number): void {
+    const p: NonNullable<GradualPruningHook['prefetch']> = { step, done: Promise.resolve() };
+    p.done = readBack(this.tensorsOf(entries)).then(
+      () => undefined,
+      (err: unknown) => {
+        p.error = err;
+      },
+    );
+    this.prefetch = p;
+  }
+
+  private dueAt(step: number): Entry[] {
+    return this.scope === 'global' ? (this.schedule.isUpdateStep(step) ? this.entries : []) : this.entries.filter((e) => e.schedule.isUpdateStep(step));
   }
 
   /**
@@ -157,8 +206,38 @@ export class GradualPruningHook implements StepHook {
   update(step: number): boolean {
     this.checkAlive();
     checkNumber('step', step, { integer: true, min: 0 });
-    const due = this.scope === 'global' ? (this.schedule.isUpdateStep(step) ? this.entries : []) : this.entries.filter((e) => e.schedule.isUpdateStep(step));
+    const due = this.dueAt(step);
     if (due.length === 0) return false;
+    const keeps = canReadSync() ? this.newKeeps(due, step) : this.newKeepsFromReadAhead(due, step);
+    tidy(() => {
+      due.forEach((e, i) => e.mask.assign(tensor(Float32Array.from(keeps[i] as Uint8Array), e.shape, 'float32')));
+    });
+    this.apply();
+    return true;
+  }
+
+  /** {@link GradualPruningHook.newKeeps} on the values the read-ahead put on the host; a clear error when they are not there. */
+  private newKeepsFromReadAhead(due: readonly Entry[], step: number): Uint8Array[] {
+    const p = this.prefetch;
+    if (p?.error !== undefined) {
+      this.prefetch = null;
+      throw p.error;
+    }
+    try {
+      return this.newKeeps(due, step);
+    } catch (err) {
+      if (err instanceof TrainkitError) throw err;
+      throw new TrainkitError(
+        'STATE_MISMATCH',
+        `the gradual pruning update at step ${step} needs the weights and masks on the host, and they are not there yet (${String((err as Error).message ?? err)}): ` +
+          `on a backend without synchronous readback (webgpu in Node), await between steps (e.g. \`await loss.data()\`) or call \`await hook.settle()\` before the step.`,
+        'step',
+      );
+    }
+  }
+
+  /** The keep-flags an update at `step` sets for `due` (reads the weights, masks and floors synchronously). */
+  private newKeeps(due: readonly Entry[], step: number): Uint8Array[] {
     const targets: Target[] = due.map((e) => ({ variable: this.binding.variable(e.key, 'target'), name: e.key, layerName: e.key, kind: undefined }));
     const floors = due.map((e) => (e.floor ? (e.floor.dataSync() as Float32Array) : null));
     let keeps: Uint8Array[];
@@ -205,15 +284,10 @@ export class GradualPruningHook implements StepHook {
         });
       }
     }
-    keeps = keeps.map((k, i) => {
+    return keeps.map((k, i) => {
       const f = floors[i];
       return f ? Uint8Array.from(k, (v, j) => (v === 1 && (f[j] as number) !== 0 ? 1 : 0)) : k;
     });
-    tidy(() => {
-      due.forEach((e, i) => e.mask.assign(tensor(Float32Array.from(keeps[i] as Uint8Array), e.shape, 'float32')));
-    });
-    this.apply();
-    return true;
   }
 
   /** Applies the current masks to the weights now. */

@@ -6,8 +6,8 @@ import { lawn } from '@trainkit/lawn';
 import { mimicNorm } from '@trainkit/mimicnorm';
 import { emaTeacher, emanHook } from '@trainkit/eman/layers';
 import { featureStatSwap } from '@trainkit/afan';
-import { applyMasks, magnitudeMasks, maskHook, disposeMasks } from '@trainkit/prune';
-import { admmUnify, blockView, BlockState } from '@trainkit/unify';
+import { applyMasks, magnitudeMasks, maskHook, disposeMasks, gradualPruning, polynomialDecay, type GradualPruningHook } from '@trainkit/prune';
+import { admmUnify, blockView, BlockState, unifiedHook } from '@trainkit/unify';
 import { expectCrossBackendClose, onCpuAndWebgpu, values } from './both';
 
 const init = (seed: number) => tf.initializers.glorotUniform({ seed });
@@ -36,6 +36,19 @@ describe('webgpu in Node', () => {
     await readBack([t]);
     expect(t.dataSync()[0]).toBe(16); // 16 products of 1·1
     t.dispose();
+  });
+
+  it('readBack() keeps the host copy of a tensor made from host values valid through its first use on the GPU', async () => {
+    const host = tf.tensor2d(seededArray(20, 16 * 16), [16, 16]); // values in JS, not yet uploaded
+    const w = tf.variable(host);
+    host.dispose();
+    await readBack([w]);
+    const y = tf.tidy(() => tf.matMul(w, w)); // uploads w
+    const expected = await y.data();
+    expect(w.dataSync().length).toBe(256);
+    const again = tf.tidy(() => tf.matMul(w, w));
+    expect(Array.from(await again.data())).toEqual(Array.from(expected));
+    tf.dispose([w, y, again]);
   });
 });
 
@@ -170,6 +183,58 @@ describe('method invariants on webgpu, against cpu', () => {
     expectCrossBackendClose(webgpu.kernels, cpu.kernels, 'kernels');
   });
 
+  it('prune: gradual pruning (masks read back ahead of each update on webgpu) reaches round(s·N) zeros per kernel, as on cpu', async () => {
+    // updates at steps 0 (read ahead on creation, awaited by settle()), 2 and 4 (read ahead after steps 1 and 3, while
+    // the loop awaits the loss); 6 steps in all
+    const schedule = polynomialDecay({ initialSparsity: 0.25, finalSparsity: 0.75, beginStep: 0, endStep: 4, frequency: 2 });
+    const { cpu, webgpu } = await onCpuAndWebgpu(async () => {
+      const model = tf.sequential({
+        layers: [tf.layers.dense({ inputShape: [4], units: 8, activation: 'relu', kernelInitializer: init(15) }), tf.layers.dense({ units: 3, kernelInitializer: init(16) })],
+      });
+      const { x, y } = xy(16, 4, 3, 17);
+      const opt = gradualPruning(tf.train.momentum(0.05, 0.9), model, schedule);
+      await opt.hook<GradualPruningHook>('gradual-prune')!.settle();
+      await fit(opt, () => ce(y, model.apply(x) as tf.Tensor), 6);
+      const masks = opt.hook<GradualPruningHook>('gradual-prune')!.currentMasks();
+      const maskValues = await values([...masks.values()]);
+      const kernels = await values(model.layers.map((l) => l.getWeights()[0]!));
+      tf.dispose([x, y]);
+      disposeMasks(masks);
+      opt.dispose();
+      model.dispose();
+      return { maskValues, kernels };
+    });
+    expect(webgpu.maskValues.map((m) => m.filter((v) => v === 0).length)).toEqual([24, 18]); // round(0.75·32), round(0.75·24)
+    webgpu.kernels.forEach((k, l) => k.forEach((v, i) => webgpu.maskValues[l]![i] === 0 && expect(v).toBe(0)));
+    expectCrossBackendClose(webgpu.maskValues, cpu.maskValues, 'masks');
+    expectCrossBackendClose(webgpu.kernels, cpu.kernels, 'kernels');
+  });
+
+  it('prune: a gradual update that runs before its read-back is done throws STATE_MISMATCH and changes nothing', async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, kernelInitializer: init(18) })] });
+    const { x, y } = xy(8, 4, 3, 19);
+    const warm = tf.train.sgd(0.1);
+    const l0 = warm.minimize(() => ce(y, model.apply(x) as tf.Tensor), true)!; // the weights now live on the GPU only
+    await l0.data();
+    tf.dispose([l0]);
+    warm.dispose();
+    const snapshot = model.getWeights().map((w) => tf.clone(w));
+    const opt = gradualPruning(tf.train.sgd(0.1), model, polynomialDecay({ initialSparsity: 0.5, finalSparsity: 0.5, beginStep: 0, endStep: 0 }));
+    // no await between creating the hook and its first (update) step: its read-ahead cannot have landed
+    expect(() => opt.minimize(() => ce(y, model.apply(x) as tf.Tensor))).toThrow(expect.objectContaining({ code: 'STATE_MISMATCH' }));
+    expect(opt.iterations).toBe(0);
+    expect(await values(model.getWeights())).toEqual(await values(snapshot));
+    tf.dispose(snapshot);
+    await opt.hook<GradualPruningHook>('gradual-prune')!.settle(); // then it runs
+    const l = opt.minimize(() => ce(y, model.apply(x) as tf.Tensor), true)!;
+    await l.data();
+    const zeros = (await values([model.getWeights()[0]!]))[0]!.filter((v) => v === 0).length;
+    expect(zeros).toBe(6); // round(0.5·12)
+    tf.dispose([l, x, y]);
+    opt.dispose();
+    model.dispose();
+  });
+
   it('unify: after ADMM (Z/U updates deferred on webgpu) the hard projection puts W exactly in S', async () => {
     const args = { blockSize: 4, pruneRatio: 0.25, unifyRatio: 0.5, rho: 0.1, updateEvery: 2 } as const;
     const { cpu, webgpu } = await onCpuAndWebgpu(async () => {
@@ -197,5 +262,30 @@ describe('method invariants on webgpu, against cpu', () => {
     expect(webgpu.residuals.filter((_, i) => i % 3 === 0)).toEqual([2, 4]); // updates after steps 2 and 4
     expectCrossBackendClose([webgpu.residuals, webgpu.wv], [cpu.residuals, cpu.wv], 'residuals and W');
     expect(webgpu.states).toEqual(cpu.states);
+  });
+
+  it('unify: fine-tuning with a learned magnitude per unified block (block sums on the GPU) keeps each block one magnitude', async () => {
+    const { cpu, webgpu } = await onCpuAndWebgpu(async () => {
+      const w = tf.tidy(() => tf.variable(tf.tensor2d(seededArray(21, 8 * 8), [8, 8]), true));
+      const target = tf.tensor2d(seededArray(22, 8 * 8), [8, 8]);
+      await readBack([w]); // the hooks project W synchronously when they are built
+      const admm = admmUnify(tf.train.sgd(0.1), { params: [w], blockSize: 4, pruneRatio: 0.25, unifyRatio: 0.5, rho: 0.1 });
+      const plan = admm.hardProject();
+      admm.dispose();
+      const opt = withHooks(tf.train.sgd(0.1), unifiedHook(plan, { trainSharedMagnitude: true }));
+      await fit(opt, () => tf.tidy(() => tf.mul(0.5, tf.sum(tf.square(tf.sub(w, target))))) as tf.Scalar, 2);
+      const [wv] = await values([w]);
+      opt.dispose();
+      tf.dispose([w, target]);
+      return { wv: wv!, states: Array.from(plan.layers[0]!.states) };
+    });
+    const view = blockView([8, 8], { blockSize: 4 });
+    for (let b = 0; b < view.numBlocks; b++) {
+      const mags = Array.from(view.indices.subarray(b * view.blockLength, (b + 1) * view.blockLength), (i) => Math.abs(webgpu.wv[i]!));
+      if (webgpu.states[b] === BlockState.prune) expect(mags.every((x) => x === 0)).toBe(true);
+      if (webgpu.states[b] === BlockState.unify) expect(Math.max(...mags) - Math.min(...mags)).toBeLessThanOrEqual(1e-6 * Math.max(...mags));
+    }
+    expect(webgpu.states).toEqual(cpu.states);
+    expectCrossBackendClose([webgpu.wv], [cpu.wv], 'W after fine-tuning');
   });
 });

@@ -64,15 +64,22 @@ describe('trainkit-bench CLI', () => {
       [['run', 'all', '--shard', '1/100000'], /--shard/],
       // a path under a regular file cannot be created even by root (chmod would not stop root)
       [['run', 'baseline', '--profile', 'smoke', '--out', join(root, 'file', 'out')], /^error: --out .*file\/out is not a writable folder \(ENOTDIR\)/m],
+      // the CIFAR profiles refuse to start without the binaries, naming --data
+      [['run', 'prune', '--profile', 'paper', '--out', join(root, 'o')], /^error: prune --profile paper trains on cifar-10: pass --data DIR, a folder holding cifar-10-batches-bin/m],
+      [['run', 'all', '--profile', 'paper', '--data', root, '--out', join(root, 'o')], /^error: afan --profile paper trains on cifar-10: --data .* lacks cifar-10-batches-bin/m],
     ];
+    const savedData = process.env['TRAINKIT_DATA'];
     for (const [argv, why] of cases) {
       const c = capture();
       const t0 = Date.now();
+      delete process.env['TRAINKIT_DATA']; // a smoke run above set it to the embedded subset
       expect(await main(argv, { io: c.io }), argv.join(' ')).toBe(2);
       expect(c.lines.join('\n')).toMatch(why);
       expect(c.lines.join('\n')).not.toMatch(/backend /); // failed before the backend started
       expect(Date.now() - t0).toBeLessThan(5000);
     }
+    if (savedData !== undefined) process.env['TRAINKIT_DATA'] = savedData;
+    expect(existsSync(join(root, 'o'))).toBe(false);
     const out = join(root, 'results');
     const r = capture();
     expect(await main(['report', join(root, 'typo-dir'), '--out', out], { io: r.io })).toBe(2);

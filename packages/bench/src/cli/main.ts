@@ -6,7 +6,7 @@ import type { ExperimentDefinition, ProfileName } from '../experiment';
 import type { SpeedModel } from '../speed';
 import { formatDuration } from '../progress';
 import { writeReport, saveSpeed } from '../reporting/index';
-import { embeddedFashionDir } from '../data';
+import { checkDataFor, embeddedFashionDir, type DataSettings } from '../data';
 import { describeSettings, formatValue, parseOverride, resolveOverrides } from '../overrides';
 import { MAX_SEEDS, PROFILES, checkWritable, parseShard, planJobs, runJobs, selectBackend, shardJobs, type BenchBackend, type Job } from '../runner';
 
@@ -36,7 +36,9 @@ EMAN reference recipe (τ 0.7, λ_u 10, μ 5, EMA momentum 0.999, weight decay 1
 every experiment of the run that has the key. The value is checked against the setting's type; overridden settings
 are part of the run id, so changing one re-runs, and the report prints them. Give each variant its own --out: a
 report keeps only the newest run per arm, seed, profile and backend.
-Data: --data DIR, else TRAINKIT_DATA, else /usr/share/datasets/fashion-mnist, else the embedded subset.`;
+Data: --data DIR, else TRAINKIT_DATA, else /usr/share/datasets/fashion-mnist, else the embedded subset.
+      --profile paper needs --data with the CIFAR binaries (cifar-10-batches-bin / cifar-100-binary); --profile gpu uses
+      CIFAR-10 from --data when it is there.`;
 
 /** The bench package folder (holds package.json; results/ goes there by default). */
 export function benchRoot(): string {
@@ -141,6 +143,8 @@ async function cmdRun(p: Parsed, all: readonly ExperimentDefinition[], io: CliIo
   const chosen = armsFlag === undefined ? planned.jobs : pickArms(planned.jobs, armsFlag);
   const shardFlag = p.flags.get('shard');
   const jobs = shardFlag ? shardJobs(chosen, parseShard(shardFlag)) : chosen;
+  const firstJobs = new Map(jobs.map((j) => [j.experiment.id, j] as const)); // one check per experiment (its settings, overrides included)
+  for (const j of firstJobs.values()) checkDataFor(j.settings as DataSettings, dataDir, `${j.experiment.id} --profile ${profile}`); // CIFAR profiles need --data
   checkWritable(outDir); // before the backend starts and anything trains
   const backend: BenchBackend = await selectBackend(p.flags.get('backend') ?? 'auto', (l) => io.out(l.startsWith('backend') ? l : `backend: ${l}`));
   io.out(

@@ -3,26 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainkitError } from '@trainkit/core';
 import { describe, expect, it } from 'vitest';
-import { loadCifar, parseCifarBinary } from './cifar';
+import { channelStats, loadCifar, parseCifarBinary } from './cifar';
+import { syntheticCifarBinary } from './synthetic';
 import { dataKey, recordDataUse } from './identity';
 import { resolveDataIdentity } from './resolve';
 import { classCounts } from './split';
 
-/** n records; record i: label bytes, then R plane = i, G plane = 100 + i, B plane = 200 + (pixel % 50). */
-function records(n: number, labelsOf: (i: number) => number[]): Uint8Array {
-  const lb = labelsOf(0).length;
-  const rec = lb + 3072;
-  const out = new Uint8Array(n * rec);
-  for (let i = 0; i < n; i++) {
-    out.set(labelsOf(i), i * rec);
-    for (let p = 0; p < 1024; p++) {
-      out[i * rec + lb + p] = i;
-      out[i * rec + lb + 1024 + p] = 100 + i;
-      out[i * rec + lb + 2048 + p] = 200 + (p % 50);
-    }
-  }
-  return out;
-}
+const records = syntheticCifarBinary;
 
 describe('CIFAR binary reader', () => {
   const root = mkdtempSync(join(tmpdir(), 'trainkit-cifar-'));
@@ -60,6 +47,26 @@ describe('CIFAR binary reader', () => {
     expect(coarse.test.classes).toBe(20);
   });
 
+  it('standardises each channel with the mean/std of the whole training set, applied to train and test alike', async () => {
+    const raw = await loadCifar({ dir: root });
+    const st = channelStats(raw.train);
+    // R plane of record i of a file is i/255; five files of records 0..3: mean 1.5/255, population std sqrt((4² − 1)/12)/255
+    expect(st.mean[0]).toBeCloseTo(1.5 / 255, 6);
+    expect(st.std[0]).toBeCloseTo(Math.sqrt((4 * 4 - 1) / 12) / 255, 6);
+    const { train, test, stats, info } = await loadCifar({ dir: root, normalize: true, trainSize: 10, seed: 3 });
+    expect(stats).toEqual(st); // of all 20 training records, not of the 10 taken
+    const after = channelStats(await loadCifar({ dir: root, normalize: true }).then((d) => d.train));
+    for (let c = 0; c < 3; c++) {
+      expect(Math.abs(after.mean[c] as number)).toBeLessThan(1e-5);
+      expect(after.std[c]).toBeCloseTo(1, 5);
+    }
+    const px = (2 * 1024 + 7) * 3; // test record 2, pixel 7: R = 2
+    expect(test.x[px]).toBeCloseTo((2 / 255 - st.mean[0]) / st.std[0], 5);
+    expect(train.n).toBe(10);
+    expect(info.name).toContain('per-channel mean/std');
+    expect(() => channelStats({ x: new Float32Array(12), labels: new Uint8Array(1), n: 1, shape: [2, 2, 3], classes: 1 })).toThrow(/constant/);
+  });
+
   it('takes a class-balanced subset', async () => {
     const { train } = await loadCifar({ dir: root, trainSize: 10, seed: 3 });
     expect(classCounts(train)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
@@ -82,7 +89,7 @@ describe('CIFAR binary reader', () => {
 
   it('rejects truncated files, wrong variants and missing files, naming the file', async () => {
     const bytes = records(2, () => [3]);
-    expect(() => parseCifarBinary(bytes.subarray(0, 5000), 'x.bin', 1, 0, 10)).toThrow(/x\.bin: 5000 bytes is not a whole number of 3073-byte/);
+    expect(() => parseCifarBinary(bytes.subarray(0, 5000), 'x.bin', 1, 0, 10)).toThrow(/x\.bin: 5000 bytes is not a whole number of 3073-byte.*accepted: a positive multiple of 3073 bytes \(the official files hold 30730000/);
     // a CIFAR-100 file read as CIFAR-10: two 3074-byte records are not a whole number of 3073-byte ones
     expect(() => parseCifarBinary(records(2, () => [0, 55]), 'c100.bin', 1, 0, 10)).toThrow(TrainkitError);
     expect(() => parseCifarBinary(records(1, () => [12]), 'y.bin', 1, 0, 10)).toThrow(/y\.bin: record 0 has label 12/);

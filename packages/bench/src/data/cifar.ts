@@ -21,7 +21,22 @@ export interface CifarArgs {
   testSize?: number;
   /** @defaultValue 1 */
   seed?: number;
+  /**
+   * Standardise each colour channel with the mean and standard deviation of the whole training set (all of its files,
+   * before any subset), applied to train and test alike: torchvision's `Normalize(mean, std)`, the CIFAR recipes'
+   * input normalisation. @defaultValue false (pixels stay in [0, 1])
+   */
+  normalize?: boolean;
 }
+
+/** Per-channel statistics of a CIFAR training set (R, G, B), in [0, 1] pixel units. */
+export interface ChannelStats {
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+/** Official record counts: each CIFAR-10 batch file and the CIFAR-100 test file hold 10,000 records, CIFAR-100 train.bin 50,000. */
+const OFFICIAL_RECORDS = 10_000;
 
 /**
  * Parses CIFAR binary records (CIFAR-10: 1 label byte + 3072 pixel bytes; CIFAR-100: coarse + fine label bytes + 3072),
@@ -39,7 +54,8 @@ export function parseCifarBinary(bytes: Uint8Array, file: string, labelBytes: 1 
   if (bytes.length === 0 || bytes.length % record !== 0) {
     throw new TrainkitError(
       'BAD_FILE',
-      `${file}: ${bytes.length} bytes is not a whole number of ${record}-byte CIFAR-${classes === 10 ? '10' : '100'} records (truncated or another format)`,
+      `${file}: ${bytes.length} bytes is not a whole number of ${record}-byte CIFAR-${classes === 10 ? '10' : '100'} records (truncated or another format); ` +
+        `accepted: a positive multiple of ${record} bytes (the official files hold ${OFFICIAL_RECORDS * record} or, CIFAR-100 train.bin, ${5 * OFFICIAL_RECORDS * record})`,
       file,
     );
   }
@@ -78,11 +94,42 @@ function concat(parts: Split[]): Split {
   return { x, labels, n, shape: [32, 32, 3], classes: first.classes };
 }
 
+/**
+ * Mean and (population) standard deviation of each channel over all pixels of an NHWC split with 3 channels.
+ *
+ * @throws TrainkitError when the split is not 3-channel or a channel is constant
+ */
+export function channelStats(split: Split): ChannelStats {
+  if (split.shape[2] !== 3) throw new TrainkitError('INVALID_ARGUMENT', `channelStats: expected 3 channels; received shape [${split.shape.join(', ')}]`, 'split');
+  const sum = [0, 0, 0];
+  const sq = [0, 0, 0];
+  for (let i = 0; i < split.x.length; i += 3) {
+    for (let c = 0; c < 3; c++) {
+      const v = split.x[i + c] as number;
+      sum[c]! += v;
+      sq[c]! += v * v;
+    }
+  }
+  const count = split.x.length / 3;
+  const mean = sum.map((v) => v / count) as [number, number, number];
+  const std = sq.map((v, c) => Math.sqrt(Math.max(0, v / count - (mean[c] as number) ** 2))) as [number, number, number];
+  if (!std.every((v) => v > 0)) throw new TrainkitError('INVALID_ARGUMENT', `channelStats: a channel is constant (std ${std.map((v) => v.toFixed(4)).join(', ')}); cannot standardise`, 'split');
+  return { mean, std };
+}
+
+/** (x − mean) / std per channel, in place. */
+function standardise(split: Split, st: ChannelStats): void {
+  const inv = st.std.map((v) => 1 / v);
+  for (let i = 0; i < split.x.length; i += 3) {
+    for (let c = 0; c < 3; c++) split.x[i + c] = ((split.x[i + c] as number) - (st.mean[c] as number)) * (inv[c] as number);
+  }
+}
+
 function pick(dir: string, sub: string, names: string[]): string {
   for (const d of [dir, join(dir, sub)]) {
     if (names.every((f) => existsSync(join(d, f)))) return d;
   }
-  throw new TrainkitError('BAD_FILE', `${dir}: expected ${names.join(', ')} there or in ${join(dir, sub)}`, dir);
+  throw new TrainkitError('BAD_FILE', `${dir}: expected the CIFAR binary files ${names.join(', ')} there or in ${join(dir, sub)}`, dir);
 }
 
 interface CifarLayout {
@@ -126,10 +173,11 @@ export function cifarIdentity(args: CifarArgs): DataIdentity {
 /**
  * Loads CIFAR-10 or CIFAR-100 from the official binary version (`cifar-10-binary.tar.gz`, extracted).
  *
- * @returns `{ train, test, info }` with 32×32×3 images in [0, 1]
+ * @returns `{ train, test, info }` with 32×32×3 images in [0, 1], or standardised per channel with `normalize`
+ * (`stats` then holds the training set's mean/std)
  * @throws TrainkitError `BAD_FILE` naming the missing or corrupt file
  */
-export async function loadCifar(args: CifarArgs): Promise<{ train: Split; test: Split; info: DataInfo }> {
+export async function loadCifar(args: CifarArgs): Promise<{ train: Split; test: Split; info: DataInfo; stats?: ChannelStats }> {
   const classes = args.classes ?? 10;
   const seed = checkSeed(args.seed ?? 1);
   const { dir, trainFiles, testFiles, labelBytes, labelIndex, nClasses } = cifarLayout(args);
@@ -138,11 +186,17 @@ export async function loadCifar(args: CifarArgs): Promise<{ train: Split; test: 
   const fullTrain = read(trainFiles);
   const fullTest = read(testFiles);
   noteDataUse(cifarIdentity(args));
+  const stats = args.normalize ? channelStats(fullTrain) : undefined;
+  if (stats) {
+    standardise(fullTrain, stats);
+    standardise(fullTest, stats);
+  }
   const train = args.trainSize !== undefined ? take(fullTrain, balancedIndices(fullTrain.labels, nClasses, args.trainSize, seed)) : fullTrain;
   const test = args.testSize !== undefined ? take(fullTest, balancedIndices(fullTest.labels, nClasses, args.testSize, seed + 1)) : fullTest;
   return {
     train,
     test,
-    info: { name: `cifar-${classes} (${fullTrain.n}/${fullTest.n}, ${dir})`, trainSize: train.n, testSize: test.n, source: 'user', dir },
+    info: { name: `cifar-${classes} (${fullTrain.n}/${fullTest.n}, ${dir}${stats ? ', per-channel mean/std of the train set' : ''})`, trainSize: train.n, testSize: test.n, source: 'user', dir },
+    ...(stats ? { stats } : {}),
   };
 }

@@ -24,3 +24,26 @@ export function syntheticSplit(args: { n: number; shape?: [number, number, numbe
   }
   return { x, labels, n, shape: [...shape], classes };
 }
+
+/**
+ * Tiny CIFAR binary files for tests (no real CIFAR is needed): record i has the label bytes `labelsOf(i)`, then an R
+ * plane of value i % 256, a G plane of 100 + i (mod 256) and a B plane of 200 + (pixel % 50) (mod 256).
+ *
+ * @param n - records
+ * @param labelsOf - the label bytes of record i: one (CIFAR-10) or two (CIFAR-100: coarse, fine)
+ * @returns the bytes of one `.bin` file
+ */
+export function syntheticCifarBinary(n: number, labelsOf: (i: number) => number[]): Uint8Array {
+  const lb = labelsOf(0).length;
+  const rec = lb + 3072;
+  const out = new Uint8Array(n * rec);
+  for (let i = 0; i < n; i++) {
+    out.set(labelsOf(i), i * rec);
+    for (let p = 0; p < 1024; p++) {
+      out[i * rec + lb + p] = i % 256;
+      out[i * rec + lb + 1024 + p] = (100 + i) % 256;
+      out[i * rec + lb + 2048 + p] = (200 + (p % 50)) % 256;
+    }
+  }
+  return out;
+}

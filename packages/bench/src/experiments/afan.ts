@@ -6,15 +6,15 @@ import * as tf from '@tensorflow/tfjs';
 import { constantSchedule, cosineSchedule, linearWarmup, type Schedule } from '@trainkit/core';
 import { afanLoss, type AfanLossArgs, type StatsAxes } from '@trainkit/afan';
 import { splitModel } from '@trainkit/afan/layers';
-import { loadFashionMnistCached, take, type Split } from '../data';
+import { augmentFor, loadExperimentData, take, type DataSettings, type Split } from '../data';
 import { defineExperiment, type ArmSpec, type ClaimVerdict, type CurvePoint, type DataInfo, type PlotSpec, type ProfileSettings, type RunRecord } from '../experiment';
 import { countParams, resnet } from '../models';
 import { barWithErrors, lineChart } from '../plots';
 import { effectOf, formatDetectable, formatEffect, judgeEffect } from '../stats';
-import { crossEntropy, evaluate, train, type LossFn, disposeOptimizer } from '../train';
+import { crossEntropy, evaluate, train, warmupStepSchedule, withWeightDecay, type LossFn, disposeOptimizer } from '../train';
 
-/** Per-profile settings. */
-export interface AfanSettings extends ProfileSettings {
+/** Per-profile settings (`dataset`, `augment`: see {@link DataSettings}; absent = Fashion-MNIST, no augmentation). */
+export interface AfanSettings extends ProfileSettings, DataSettings {
   trainSize: number;
   testSize: number;
   epochs: number;
@@ -22,6 +22,13 @@ export interface AfanSettings extends ProfileSettings {
   /** Peak learning rate (SGD momentum 0.9, linear warm-up then cosine to 0), the same for every arm. */
   lr: number;
   warmupFraction: number;
+  /**
+   * The reference recipe instead of the cosine (`main_perturb.py`): linear warm-up over the first epoch, then the LR
+   * ×0.1 at each of these fractions of the run (50 and 150 of 200 epochs). @defaultValue absent: warm-up + cosine
+   */
+  milestones?: number[];
+  /** Coupled L2 weight decay (torch SGD's `weight_decay`) on every trainable weight. @defaultValue 0 */
+  weightDecay?: number;
   resnetDepth: number;
   resnetWidth: number;
   /**
@@ -61,12 +68,13 @@ function splitLayer(depth: number): string {
   return `s1b${(depth - 2) / 6}_relu`;
 }
 
-function data(trainSize: number, testSize: number): Promise<{ train: Split; test: Split; info: DataInfo }> {
-  return loadFashionMnistCached({ trainSize, testSize, seed: 1 });
+function data(s: AfanSettings, dataDir: string | undefined): Promise<{ train: Split; test: Split; info: DataInfo }> {
+  return loadExperimentData(s, dataDir, { cached: true, fashionDataDir: false, what: 'afan' });
 }
 
-function build(s: AfanSettings, seed: number): tf.LayersModel {
-  return resnet({ inputShape: [28, 28, 1], classes: 10, norm: 'batch', seed, depth: s.resnetDepth, width: s.resnetWidth });
+/** The model for images of `split`'s shape and classes (28×28×1 / 10 on Fashion-MNIST). */
+function build(s: AfanSettings, seed: number, split: Pick<Split, 'shape' | 'classes'>): tf.LayersModel {
+  return resnet({ inputShape: [...split.shape], classes: split.classes, norm: 'batch', seed, depth: s.resnetDepth, width: s.resnetWidth });
 }
 
 function schedule(lr: number, totalSteps: number, warmupFraction: number): Schedule {
@@ -102,10 +110,10 @@ async function stepCosts(s: AfanSettings, seed: number, split: Split): Promise<{
   const n = Math.min(s.batchSize, split.n);
   const sub = take(split, Int32Array.from({ length: n }, (_, i) => i));
   const x = tf.tensor4d(sub.x, [n, ...sub.shape]);
-  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(sub.labels, 'int32'), 10), 'float32') as tf.Tensor2D);
+  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(sub.labels, 'int32'), split.classes), 'float32') as tf.Tensor2D);
   const opts = afanOptions(s, false);
   const setups = (['plain', 'feature', 'pixel'] as const).map((kind) => {
-    const model = build(s, seed);
+    const model = build(s, seed, split);
     const opt = tf.train.momentum(s.lr * 0.01, 0.9);
     const { front, back } = splitModel(model, splitLayer(s.resnetDepth));
     const identity = (t: tf.Tensor): tf.Tensor => t;
@@ -192,7 +200,7 @@ const experiment = defineExperiment<AfanSettings>({
   async run(ctx) {
     const a = ctx.arm as AfanArm;
     const s = ctx.settings;
-    const { train: trainSplit, test, info } = await data(s.trainSize, s.testSize);
+    const { train: trainSplit, test, info } = await data(s, ctx.dataDir);
     const metrics: Record<string, number> = {};
 
     if (a.mode === 'aug') {
@@ -206,14 +214,16 @@ const experiment = defineExperiment<AfanSettings>({
     }
 
     // Same seed → same initial weights and the same batch order in every arm.
-    const model = build(s, ctx.seed);
+    const model = build(s, ctx.seed, trainSplit);
     const { front, back } = splitModel(model, splitLayer(s.resnetDepth));
     const opt = tf.train.momentum(s.lr, 0.9);
-    const steps = Math.ceil(trainSplit.n / s.batchSize) * s.epochs;
-    const lossFn: LossFn | undefined =
+    const stepsPerEpoch = Math.ceil(trainSplit.n / s.batchSize);
+    const steps = stepsPerEpoch * s.epochs;
+    const base: LossFn | undefined =
       a.mode === 'baseline'
         ? undefined
         : (_m, batch) => afanLoss({ front, back, x: batch.x, y: batch.y, ...afanOptions(s, a.mode === 'afn', a.mode === 'k0' ? 0 : s.steps) });
+    const lossFn = base !== undefined || (s.weightDecay ?? 0) > 0 ? withWeightDecay(s.weightDecay ?? 0, base) : undefined;
     try {
       const result = await train({
         model,
@@ -223,8 +233,9 @@ const experiment = defineExperiment<AfanSettings>({
         epochs: s.epochs,
         batchSize: s.batchSize,
         seed: ctx.seed,
-        learningRate: schedule(s.lr, steps, s.warmupFraction),
+        learningRate: s.milestones ? warmupStepSchedule(s.lr, steps, stepsPerEpoch, s.milestones) : schedule(s.lr, steps, s.warmupFraction),
         lossFn,
+        augment: augmentFor(s),
         progress: ctx.progress,
       });
       const final = await evaluate(model, test);

@@ -3,17 +3,17 @@
  * no normalisation, on Fashion-MNIST with the bench's ResNet and VGG models.
  */
 import * as tf from '@tensorflow/tfjs';
-import { constantSchedule, cosineSchedule, linearWarmup, piecewiseSchedule, type Schedule } from '@trainkit/core';
+import { constantSchedule, cosineSchedule, linearWarmup, type Schedule } from '@trainkit/core';
 import { mimicNorm } from '@trainkit/mimicnorm';
-import { balancedSubset, loadFashionMnistCached, take, type Split } from '../data';
+import { augmentFor, balancedSubset, loadExperimentData, take, type DataSettings, type Split } from '../data';
 import { defineExperiment, type ArmSpec, type ClaimVerdict, type CurvePoint, type DataInfo, type PlotSpec, type ProfileSettings, type RunRecord } from '../experiment';
 import { countParams, resnet, vgg } from '../models';
 import { lineChart, scatter } from '../plots';
 import { armMetric, effectOf, formatDetectable, formatEffect, judgeEffect, judgeNonInferiority, pairedDiffs, summarize } from '../stats';
-import { crossEntropy, defaultLoss, evaluate, measureStepMemory, train, disposeOptimizer, type LossFn } from '../train';
+import { crossEntropy, evaluate, measureStepMemory, train, disposeOptimizer, warmupStepSchedule, withWeightDecay } from '../train';
 
-/** Per-profile settings. */
-export interface MimicNormSettings extends ProfileSettings {
+/** Per-profile settings (`dataset`, `augment`: see {@link DataSettings}; absent = Fashion-MNIST, no augmentation). */
+export interface MimicNormSettings extends ProfileSettings, DataSettings {
   trainSize: number;
   testSize: number;
   epochs: number;
@@ -72,34 +72,19 @@ const ARMS: MimicArm[] = [
   arm('resnet', 'mimic', 'micro'),
 ];
 
-function data(trainSize: number, testSize: number, dataDir?: string): Promise<{ train: Split; test: Split; info: DataInfo }> {
-  return loadFashionMnistCached({ trainSize, testSize, seed: 1, dataDir });
+function data(s: MimicNormSettings, dataDir?: string): Promise<{ train: Split; test: Split; info: DataInfo }> {
+  return loadExperimentData(s, dataDir, { cached: true, what: 'mimicnorm' });
 }
 
-function build(a: MimicArm, s: MimicNormSettings, seed: number): tf.LayersModel {
-  const common = { inputShape: [28, 28, 1] as [number, number, number], classes: 10, norm: a.norm, seed };
+/** The model for images of `split`'s shape and classes (28×28×1 / 10 on Fashion-MNIST). */
+function build(a: MimicArm, s: MimicNormSettings, seed: number, split: Pick<Split, 'shape' | 'classes'>): tf.LayersModel {
+  const common = { inputShape: [...split.shape] as [number, number, number], classes: split.classes, norm: a.norm, seed };
   return a.model === 'resnet' ? resnet({ ...common, depth: s.resnetDepth, width: s.resnetWidth }) : vgg({ ...common, widthMultiplier: s.vggWidth });
 }
 
 function optimizerFor(a: MimicArm, model: tf.LayersModel, lr: number): tf.Optimizer {
   const inner = tf.train.momentum(lr, 0.9);
   return a.norm === 'mimic' ? mimicNorm(inner, { params: model }) : inner;
-}
-
-/** The reference schedule, shortened: linear warm-up over `warmSteps`, then ×0.1 at each milestone (a fraction of the run). */
-function referenceSchedule(lr: number, totalSteps: number, warmSteps: number, milestones: readonly number[]): Schedule {
-  const warm = Math.max(1, Math.min(totalSteps - 1, warmSteps));
-  const bounds = milestones.map((f) => Math.max(1, Math.round(f * totalSteps) - warm)).filter((b, i, xs) => b < totalSteps - warm && (i === 0 || b > (xs[i - 1] as number)));
-  const pieces = [lr, ...bounds.map((_, i) => lr * 0.1 ** (i + 1))].map((v) => constantSchedule(v));
-  const after = bounds.length ? piecewiseSchedule(pieces, bounds) : constantSchedule(lr);
-  return linearWarmup({ steps: warm, from: lr / warm, then: after });
-}
-
-/** Coupled L2 weight decay as torch SGD's `weight_decay`: (wd / 2)·Σ‖θ‖² over every trainable weight, added to the loss. */
-function withWeightDecay(wd: number): LossFn | undefined {
-  if (!(wd > 0)) return undefined;
-  return (model, batch, step) =>
-    tf.tidy(() => tf.add(defaultLoss(model, batch, step), tf.mul(tf.addN(model.trainableWeights.map((w) => tf.sum(tf.square(w.read())))), wd / 2)) as tf.Scalar);
 }
 
 function schedule(lr: number, totalSteps: number, warmupFraction: number): Schedule {
@@ -110,11 +95,11 @@ function schedule(lr: number, totalSteps: number, warmupFraction: number): Sched
 
 /** Peak tensor bytes (and RSS) of one training step of a fresh model at `batchSize`, after one warm-up step. */
 async function stepMemory(a: MimicArm, s: MimicNormSettings, seed: number, split: Split): Promise<{ peakBytes: number; stepBytes: number; rssBytes: number }> {
-  const model = build(a, s, seed);
+  const model = build(a, s, seed, split);
   const opt = optimizerFor(a, model, s.lr);
   const sub = take(split, Array.from({ length: Math.min(split.n, s.memoryBatchSize) }, (_, i) => i));
   const x = tf.tensor4d(sub.x, [sub.n, ...sub.shape]);
-  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(sub.labels, 'int32'), 10), 'float32') as tf.Tensor2D);
+  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(sub.labels, 'int32'), split.classes), 'float32') as tf.Tensor2D);
   const step = (): void => {
     opt.minimize(() => crossEntropy(y, model.apply(x, { training: true }) as tf.Tensor), false);
   };
@@ -174,7 +159,7 @@ const experiment = defineExperiment<MimicNormSettings>({
     const a = ctx.arm as MimicArm;
     const s = ctx.settings;
     const micro = a.group === 'micro';
-    const { train: trainFull, test, info } = await data(s.trainSize, s.testSize, ctx.dataDir);
+    const { train: trainFull, test, info } = await data(s, ctx.dataDir);
     const trainSplit = micro ? balancedSubset(trainFull, s.microTrainSize, 2) : trainFull;
     const batchSize = micro ? s.microBatchSize : s.batchSize;
     const epochs = micro ? s.microEpochs : s.epochs;
@@ -187,7 +172,7 @@ const experiment = defineExperiment<MimicNormSettings>({
       ctx.log(`${a.id}: one step at batch ${s.memoryBatchSize}: peak ${(mem.peakBytes / 2 ** 20).toFixed(2)} MiB (step ${(mem.stepBytes / 2 ** 20).toFixed(2)} MiB), RSS ${(mem.rssBytes / 2 ** 20).toFixed(0)} MiB`);
     }
 
-    const model = build(a, s, ctx.seed);
+    const model = build(a, s, ctx.seed, trainSplit);
     const opt = optimizerFor(a, model, lr);
     const steps = Math.floor(trainSplit.n / batchSize) * epochs;
     const base = a.group === 'base';
@@ -205,8 +190,9 @@ const experiment = defineExperiment<MimicNormSettings>({
         batchSize,
         seed: ctx.seed,
         dropLast: true, // a last batch of 1 has no batch statistics (the last BN throws on it)
-        learningRate: base ? referenceSchedule(lr, steps, Math.round(s.warmupEpochs * stepsPerEpoch), s.milestones) : schedule(lr, steps, s.warmupFraction),
+        learningRate: base ? warmupStepSchedule(lr, steps, Math.round(s.warmupEpochs * stepsPerEpoch), s.milestones) : schedule(lr, steps, s.warmupFraction),
         lossFn: base ? withWeightDecay(s.weightDecay) : undefined,
+        augment: augmentFor(s),
         progress: ctx.progress,
         onEpoch: (_e, p) => {
           curves.push({ ...p });

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ParamRef, Schedule } from '@trainkit/core';
 import { disposeMasks, exportSparse, gradualPruning, polynomialDecay, sparsityOf, type GradualPruningHook, type PruningScheduleConfig } from '@trainkit/prune';
 import type { Split } from '../data';
+import { hostReady } from '../readback';
 import { evaluate, train, type ProgressSink } from '../train';
 
 /** Inputs of {@link gradualPruneArm}. */
@@ -63,11 +64,14 @@ export async function gradualPruneArm(a: GradualPruneArmArgs): Promise<GradualPr
   const schedule = polynomialDecay({ initialSparsity: 0, finalSparsity: a.sparsity, beginStep, endStep: end, power: 3, frequency });
   const optimizer = gradualPruning(tf.train.momentum(a.lr, 0.9), a.kernels, schedule);
   try {
+    await optimizer.hook<GradualPruningHook>('gradual-prune')!.settle(); // webgpu in Node: an update at step 0 needs the weights on the host
     await train({ model: a.model, optimizer, train: a.train, epochs: a.epochs, batchSize: a.batchSize, seed: a.seed, learningRate: a.learningRate, ...(a.progress ? { progress: a.progress } : {}) });
     const masks = optimizer.hook<GradualPruningHook>('gradual-prune')!.currentMasks();
     try {
+      const acc = (await evaluate(a.model, a.test)).acc;
+      await hostReady(a.model, masks); // sparsityOf and exportSparse read synchronously (webgpu in Node)
       return {
-        acc: (await evaluate(a.model, a.test)).acc,
+        acc,
         sparsity: sparsityOf(a.kernels).sparsity,
         bytes: exportSparse(a.model, masks).byteLength,
         schedule: schedule.getConfig(),

@@ -34,7 +34,7 @@ import {
 } from '@trainkit/prune';
 import { randomReinit } from '@trainkit/prune/layers';
 import { defineExperiment, type ArmSpec, type ClaimVerdict, type PlotSpec, type ProfileSettings, type RunContext, type RunRecord } from '../experiment';
-import { loadFashionMnist } from '../data';
+import { augmentFor, loadExperimentData, type DataSettings, type Split } from '../data';
 import { resnet, smallCnn } from '../models';
 import { evaluate, train } from '../train';
 import { effectOf, formatDetectable, formatEffect, judgeEffect, judgeEquivalence, type Effect, type Judgement } from '../stats';
@@ -49,7 +49,8 @@ type ModelName = 'cnn' | 'resnet';
  */
 type Arm = 'ticket' | 'reinit' | 'pnf' | 'ticket1' | 'pnf1' | 'gradual';
 
-interface PruneSettings extends ProfileSettings {
+/** `dataset`, `augment`: see {@link DataSettings} (absent = Fashion-MNIST, no augmentation). */
+interface PruneSettings extends ProfileSettings, DataSettings {
   models: ModelName[];
   /** Use the embedded subset even when the full set is on disk (comparable across machines). */
   embedded: boolean;
@@ -105,10 +106,12 @@ const COMMON = {
   resnetWidth: 8,
 };
 
-function modelOf(name: ModelName, s: PruneSettings, seed: number): tf.LayersModel {
+/** The model for images of `split`'s shape and classes (28×28×1 / 10 on Fashion-MNIST). */
+function modelOf(name: ModelName, s: PruneSettings, seed: number, split: Pick<Split, 'shape' | 'classes'>): tf.LayersModel {
+  const io = { inputShape: [...split.shape] as [number, number, number], classes: split.classes };
   return name === 'cnn'
-    ? smallCnn({ seed, filters: s.cnnFilters, hidden: s.cnnHidden })
-    : resnet({ seed, depth: s.resnetDepth, width: s.resnetWidth });
+    ? smallCnn({ ...io, seed, filters: s.cnnFilters, hidden: s.cnnHidden })
+    : resnet({ ...io, seed, depth: s.resnetDepth, width: s.resnetWidth });
 }
 
 /** Paper 1's recipe scaled to T epochs: SGD momentum 0.9, LR ×0.1 at 53% and 80% of training (80/120 of 150). */
@@ -233,7 +236,7 @@ const experiment = defineExperiment<PruneSettings>({
     const modelName = ctx.arm['model'] as ModelName;
     const high = ctx.arm['rate'] === 'high';
     const lr = high ? s.lrHigh : s.lrLow;
-    const { train: trainSplit, test, info } = await loadFashionMnist({ trainSize: s.trainSize, testSize: s.testSize, dataDir: ctx.dataDir, embedded: s.embedded, seed: 1 });
+    const { train: trainSplit, test, info } = await loadExperimentData(s, ctx.dataDir, { what: 'prune' });
     const stepsPerEpoch = Math.ceil(trainSplit.n / s.batchSize);
     const extraArms: Arm[] = high
       ? ['reinit', 'pnf', ...(s.oneShot ? (['ticket1', 'pnf1'] as Arm[]) : []), ...(s.gradual ? (['gradual'] as Arm[]) : [])]
@@ -242,10 +245,11 @@ const experiment = defineExperiment<PruneSettings>({
     const nTrainings = 1 + maxRound + s.rounds.length * extraArms.length;
     ctx.progress.start(nTrainings * stepsPerEpoch * s.epochs, `${ctx.arm.id} seed ${ctx.seed}`);
 
-    const model = modelOf(modelName, s, ctx.seed);
+    const model = modelOf(modelName, s, ctx.seed, trainSplit);
     const kernels = prunableParams(model, { excludeFirstConv: true }); // §4.1: the first conv is not pruned
     // Every phase: fresh SGD-momentum optimizer and schedule, the same data order (seed) — only the start differs.
     const fit = async (masks: Masks | null): Promise<number> => {
+      await hostReady(masks); // maskHook checks the masks synchronously (webgpu in Node)
       const inner = tf.train.momentum(lr, 0.9);
       const optimizer = masks ? withHooks(inner, maskHook(masks)) : withHooks(inner);
       try {
@@ -257,6 +261,7 @@ const experiment = defineExperiment<PruneSettings>({
           batchSize: s.batchSize,
           seed: deriveSeed(ctx.seed, 'data'),
           learningRate: schedule(lr, stepsPerEpoch, s.epochs),
+          augment: augmentFor(s),
           progress: { start: () => {}, tick: (n, m) => ctx.progress.tick(n, m) },
         });
       } finally {

@@ -21,7 +21,7 @@ import {
   type LayerPlan,
   type UnifyPlan,
 } from '@trainkit/unify';
-import { loadFashionMnistCached, type Split } from '../data';
+import { augmentFor, loadExperimentData, resolveDataset, type DataSettings, type Split } from '../data';
 import {
   defineExperiment,
   type ArmSpec,
@@ -48,8 +48,8 @@ export interface UnifyPoint {
   unifyRatio: number;
 }
 
-/** Per-profile settings. */
-export interface UnifySettings extends ProfileSettings {
+/** Per-profile settings (`dataset`, `augment`: see {@link DataSettings}; absent = Fashion-MNIST, no augmentation). */
+export interface UnifySettings extends ProfileSettings, DataSettings {
   trainSize: number;
   testSize: number;
   batchSize: number;
@@ -109,12 +109,12 @@ const common = {
   resnetWidth: 16,
 };
 
-function data(s: UnifySettings): Promise<{ train: Split; test: Split; info: DataInfo }> {
-  return loadFashionMnistCached({ trainSize: s.trainSize, testSize: s.testSize, seed: 1 });
+function data(s: UnifySettings, dataDir: string | undefined): Promise<{ train: Split; test: Split; info: DataInfo }> {
+  return loadExperimentData(s, dataDir, { cached: true, fashionDataDir: false, what: 'unify' });
 }
 
-function build(kind: ModelKind, s: UnifySettings, seed: number): tf.LayersModel {
-  const args = { inputShape: [28, 28, 1] as [number, number, number], classes: 10, norm: 'batch' as const, seed };
+function build(kind: ModelKind, s: UnifySettings, seed: number, split: Pick<Split, 'shape' | 'classes'>): tf.LayersModel {
+  const args = { inputShape: [...split.shape] as [number, number, number], classes: split.classes, norm: 'batch' as const, seed };
   return kind === 'cnn' ? smallCnn(args) : resnet({ ...args, depth: s.resnetDepth, width: s.resnetWidth });
 }
 
@@ -128,16 +128,16 @@ const denseCache = new Map<string, Promise<Dense>>();
 
 /** Trains (once per model, seed and settings) the dense model every arm of that seed starts from. */
 function denseModel(kind: ModelKind, s: UnifySettings, seed: number, ctx: RunContext<UnifySettings>): Promise<Dense> {
-  const key = JSON.stringify([kind, seed, s.trainSize, s.testSize, s.batchSize, s.denseEpochs, s.denseLr, s.resnetDepth, s.resnetWidth, ctx.backend.name]);
+  const key = JSON.stringify([kind, seed, s.trainSize, s.testSize, s.batchSize, s.denseEpochs, s.denseLr, s.resnetDepth, s.resnetWidth, ctx.backend.name, resolveDataset(s, ctx.dataDir), s.augment ?? 'none']);
   let p = denseCache.get(key);
   if (!p) {
     p = (async () => {
-      const { train: tr, test } = await data(s);
-      const model = build(kind, s, seed);
+      const { train: tr, test } = await data(s, ctx.dataDir);
+      const model = build(kind, s, seed, tr);
       const opt = tf.train.adam(s.denseLr);
       const t0 = performance.now();
       try {
-        const r = await train({ model, optimizer: opt, train: tr, epochs: s.denseEpochs, batchSize: s.batchSize, seed, progress: ctx.progress });
+        const r = await train({ model, optimizer: opt, train: tr, epochs: s.denseEpochs, batchSize: s.batchSize, seed, augment: augmentFor(s), progress: ctx.progress });
         const acc = (await evaluate(model, test)).acc;
         const weights = await Promise.all(model.getWeights().map(async (t) => ({ values: Float32Array.from((await t.data()) as Float32Array), shape: t.shape })));
         return { weights, acc, seconds: (performance.now() - t0) / 1000, stepMs: r.stepMs };
@@ -204,15 +204,15 @@ function planFromMask(v: tf.Variable, mask: Float32Array): LayerPlan {
 async function runArm(ctx: RunContext<UnifySettings>): Promise<{ metrics: Record<string, number>; extra: Record<string, unknown>; data: DataInfo }> {
   const s = ctx.settings;
   const arm = ctx.arm as UnifyArm;
-  const { train: tr, test, info } = await data(s);
+  const { train: tr, test, info } = await data(s, ctx.dataDir);
   const dense = await denseModel(arm.model, s, ctx.seed, ctx);
-  const model = build(arm.model, s, ctx.seed);
+  const model = build(arm.model, s, ctx.seed, tr);
   if (arm.method === 'dense') {
     // The dense arm keeps training for the same number of steps the compressed arms get after pre-training.
     const opt = tf.train.adam(s.fineTuneLr);
     try {
       tf.tidy(() => model.setWeights(dense.weights.map((w) => tf.tensor(w.values, w.shape))));
-      const r = await train({ model, optimizer: opt, train: tr, epochs: s.admmEpochs + s.fineTuneEpochs, batchSize: s.batchSize, seed: ctx.seed * 7919 + 2, progress: ctx.progress });
+      const r = await train({ model, optimizer: opt, train: tr, epochs: s.admmEpochs + s.fineTuneEpochs, batchSize: s.batchSize, seed: ctx.seed * 7919 + 2, augment: augmentFor(s), progress: ctx.progress });
       const acc = (await evaluate(model, test)).acc;
       return { metrics: { testAcc: acc, ratio: 1, denseAcc: dense.acc, seconds: dense.seconds, stepMs: r.stepMs }, extra: {}, data: info };
     } finally {
@@ -269,7 +269,7 @@ async function runArm(ctx: RunContext<UnifySettings>): Promise<{ metrics: Record
       const updateEvery = Math.max(1, Math.floor(stepsPerEpoch / s.admmUpdatesPerEpoch));
       const admm = admmUnify(tf.train.adam(s.admmLr), { params: kernels, ...blockArgs, rho: s.rho, rhoGrowth: s.rhoGrowth, rhoMax: s.rhoMax, rescaleDual: s.rescaleDual, updateEvery });
       try {
-        await train({ model, optimizer: admm, train: tr, epochs: s.admmEpochs, batchSize: s.batchSize, seed: ctx.seed * 7919 + 1, progress: ctx.progress });
+        await train({ model, optimizer: admm, train: tr, epochs: s.admmEpochs, batchSize: s.batchSize, seed: ctx.seed * 7919 + 1, augment: augmentFor(s), progress: ctx.progress });
         await admm.admm.settle(); // a no-op where dataSync() works
         plan = admm.hardProject();
         const res = admm.residuals;
@@ -285,7 +285,7 @@ async function runArm(ctx: RunContext<UnifySettings>): Promise<{ metrics: Record
       metrics['projectedAcc'] = (await evaluate(model, test)).acc;
       optimizer = withHooks(tf.train.adam(s.fineTuneLr), unifiedHook(plan, { trainSharedMagnitude: s.trainSharedMagnitude }));
     }
-    const ft = await train({ model, optimizer, train: tr, epochs: ftEpochs, batchSize: s.batchSize, seed: ctx.seed * 7919 + 2, progress: ctx.progress });
+    const ft = await train({ model, optimizer, train: tr, epochs: ftEpochs, batchSize: s.batchSize, seed: ctx.seed * 7919 + 2, augment: augmentFor(s), progress: ctx.progress });
     metrics['stepMs'] = ft.stepMs;
 
     // Store, read back, and measure the model decoded from the bytes.

@@ -1,4 +1,4 @@
-import { engine, pad, reshape, slice, sum, tile, type Tensor, type Variable } from '@tensorflow/tfjs-core';
+import { add, engine, pad, reshape, slice, sum, zeros, type Tensor, type Variable } from '@tensorflow/tfjs-core';
 import { TrainkitError, assertLive, isParamRef, isVariable, paramsOf, type LayersModelLike, type ParamRef } from '@trainkit/core';
 import { BlockState } from '../assign';
 import { blockView, type BlockView } from '../blocks';
@@ -6,7 +6,8 @@ import type { LayerPlan } from '../projection';
 
 /**
  * Block sums broadcast back over each complete block; partial edge elements get 0. Pure tensor ops (slice, reshape,
- * sum, tile, pad), so it runs on every backend. Call inside a tidy.
+ * sum, add, pad), so it runs on every backend. The broadcast is `sums + 0` rather than `tile`: webgpu runs `tile` of
+ * rank ≥ 5 on the host, which reads synchronously and fails in Node. Call inside a tidy.
  */
 export function blockSumBroadcast(x: Tensor, view: BlockView): Tensor {
   const [O, I, K] = view.dims;
@@ -15,7 +16,7 @@ export function blockSumBroadcast(x: Tensor, view: BlockView): Tensor {
   const x3 = reshape(x, [K, I, O]);
   const region = slice(x3, [0, 0, 0], [nk * gk, ni * gi, no * go]);
   const sums = sum(reshape(region, [nk, gk, ni, gi, no, go]), [1, 3, 5], true);
-  const back = reshape(tile(sums, [1, gk, 1, gi, 1, go]), [nk * gk, ni * gi, no * go]);
+  const back = reshape(add(sums, zeros([nk, gk, ni, gi, no, go])), [nk * gk, ni * gi, no * go]);
   const padded = pad(back, [
     [0, K - nk * gk],
     [0, I - ni * gi],
