@@ -17,14 +17,14 @@ export function recipe(file) {
   return block;
 }
 
-function scaffold(work, name, srcDir) {
+function scaffold(work, name, srcDir, { bundler = name, entry = 'harness.js', config = (text) => text } = {}) {
   const app = join(work, `${name}-app`);
   mkdirSync(join(app, 'src'), { recursive: true });
   for (const f of readdirSync(srcDir)) if (f.endsWith('.js')) copyFileSync(join(srcDir, f), join(app, 'src', f));
-  writeFileSync(join(app, 'src', 'main.js'), "import './harness.js';\n");
+  writeFileSync(join(app, 'src', 'main.js'), `import './${entry}';\n`);
   writeFileSync(join(app, 'package.json'), `${JSON.stringify({ private: true, type: 'module' })}\n`);
   symlinkSync(join(here, 'node_modules'), join(app, 'node_modules'), 'dir');
-  writeFileSync(join(app, `${name}.config.js`), recipe(`${name}.config.js`));
+  writeFileSync(join(app, `${bundler}.config.js`), config(recipe(`${bundler}.config.js`)));
   return app;
 }
 
@@ -40,8 +40,23 @@ function run(app, args, what) {
 }
 
 /** `vite build` with the README's vite.config.js; returns dist/ (index.html, assets/, wasm/ from public/). */
-export async function buildVite(work, srcDir) {
-  const app = scaffold(work, 'vite', srcDir);
+export function buildVite(work, srcDir) {
+  return viteBuild(scaffold(work, 'vite', srcDir));
+}
+
+/**
+ * The same recipe with vite's minifier turned back on, bundling only src/threads-minified.js: the page where tfjs's
+ * threaded wasm workers die at start-up, so useBackend must fail with the cause instead of hanging.
+ */
+export function buildViteMinified(work, srcDir) {
+  const config = (text) => {
+    if (!text.includes('minify: false')) throw new Error('the vite recipe no longer sets minify: false');
+    return text.replace('minify: false', 'minify: true');
+  };
+  return viteBuild(scaffold(work, 'vite-min', srcDir, { bundler: 'vite', entry: 'threads-minified.js', config }));
+}
+
+async function viteBuild(app) {
   writeFileSync(join(app, 'index.html'), '<!doctype html><meta charset="utf-8"><title>trainkit</title><script type="module" src="/src/main.js"></script>\n');
   await run(app, [join(here, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'error'], 'vite build');
   const dist = join(app, 'dist');

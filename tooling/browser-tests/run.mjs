@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { writeFixtureReport } from './report-fixture.mjs';
-import { buildVite, buildWebpack, startViteDev } from './bundlers.mjs';
+import { buildVite, buildViteMinified, buildWebpack, startViteDev } from './bundlers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -42,7 +42,7 @@ await build({ ...common, entryPoints: { nowasm: join(here, 'src', 'nowasm.js') }
 for (const pkg of README_PACKAGES) rmSync(join(here, 'src', `readme-${pkg}.gen.js`));
 const wantedPages = process.env.BROWSER_PAGES?.split(',');
 const timed = async (what, p) => { const s = Date.now(); const r = await p; console.log(`${what} built in ${((Date.now() - s) / 1000).toFixed(1)} s`); return r; };
-const BUNDLERS = { vite: buildVite, webpack: buildWebpack };
+const BUNDLERS = { vite: buildVite, webpack: buildWebpack, 'vite-min': buildViteMinified };
 const bundled = Object.fromEntries(Object.entries(BUNDLERS)
   .filter(([b]) => !wantedPages || wantedPages.some((w) => w.startsWith(b)))
   .map(([b, fn]) => { const p = timed(b, fn(work, join(work, 'src'))); p.catch(() => {}); return [b, p]; }));
@@ -129,10 +129,12 @@ const PAGES = [
   { id: 'report', path: '/report.html', report: true },
   // The backend README's Browsers recipe (auto + wasm via wasmModule/wasmPaths), its README example and training
   // cases, from the vite and webpack builds; threads on an isolated origin.
-  ...Object.keys(BUNDLERS).flatMap((b) => [
+  ...['vite', 'webpack'].flatMap((b) => [
     { id: b, bundler: b, path: `/?backend=wasm&threads=2&only=convnet,lawn,readme-backend` },
     { id: `${b}-threads`, bundler: b, isolated: true, path: '/?backend=wasm&threads=2&isolated=1&only=convnet,readme-backend', cores: 4 },
   ]),
+  // The vite recipe with its minifier back on: threads must fail fast with the cause (tfjs's workers die there).
+  { id: 'vite-min-threads', bundler: 'vite-min', isolated: true, path: '/', cores: 4 },
   // vite's dev server on the same app: the recipe's server.headers make the page isolated, so 2 threads run.
   { id: 'vite-dev', bundler: 'vite', dev: true, path: '/?backend=wasm&threads=2&isolated=1&only=convnet,readme-backend', cores: 4 },
 ];

@@ -3,7 +3,7 @@ import { TrainkitError, invalidArgument, checkNumber } from '@trainkit/core';
 import { firstLine, isNode, loadOptional } from './internal/load';
 import { explainNoDawnAdapter, probeWebgl, webgpuAdapterInfo, type AdapterInfo } from './internal/adapter';
 import { resolveDawn, vulkanFacts } from './internal/dawn';
-import { missingNodeWasmFile, watchWasmFetches, wasmThreadsInUse, type WasmModule } from './internal/wasm-setup';
+import { failOnWorkerError, missingNodeWasmFile, watchWasmFetches, wasmThreadsInUse, type WasmModule } from './internal/wasm-setup';
 import { registerWasmTrainingKernels } from './register';
 import { initNodeWasmThreads } from './node-threads';
 
@@ -88,6 +88,12 @@ class Unavailable extends Error {
   }
 }
 
+/** `Unavailable.install` for causes that installing a package does not fix. */
+const NO_INSTALL = 'none';
+
+/** How long wasm worker threads may take to start on a page before useBackend gives up. */
+const THREAD_START_MS = 60_000;
+
 const INSTALL: Record<BackendName, string> = {
   'node-gpu': 'npm i @tensorflow/tfjs-node-gpu (needs CUDA 11.2 + cuDNN 8.1 and the libtensorflow download)',
   node: 'npm i @tensorflow/tfjs-node (its install downloads libtensorflow)',
@@ -106,6 +112,20 @@ async function activate(tfjsName: string): Promise<void> {
     throw new Unavailable(`tf.setBackend('${tfjsName}') failed: ${firstLine(err)}`, '');
   }
   if (!ok || tf.getBackend() !== tfjsName) throw new Unavailable(`tf.setBackend('${tfjsName}') failed to initialise`, '');
+}
+
+/** Why tfjs's wasm backend can no longer start on this page (its first, threaded start failed), if it cannot. */
+let wasmStartFailure: string | undefined;
+
+/**
+ * Forgets a backend initialisation that will never settle (tfjs's wasm when its worker threads died): while it is
+ * pending, `tf.ready()` waits for it and every op throws "has not yet been initialized", on any backend. Bumping the
+ * id makes tfjs discard it, should it ever resolve.
+ */
+function abandonPendingInit(): void {
+  const engine = tf.engine() as unknown as { pendingBackendInit: unknown; pendingBackendInitId: number };
+  engine.pendingBackendInitId += 1;
+  engine.pendingBackendInit = null;
 }
 
 async function importOrExplain(specifier: string, name: BackendName): Promise<Record<string, unknown>> {
@@ -266,6 +286,7 @@ async function tryWasm(opts: UseBackendOptions, warnings: string[]): Promise<Att
     }
   }
   await needFactory('wasm', '@tensorflow/tfjs-backend-wasm');
+  if (wasmStartFailure != null) throw new Unavailable(wasmStartFailure, NO_INSTALL, 'threads'); // its init hangs in tfjs
 
   const initialised = (tf.engine().registry as Record<string, unknown>)['wasm'] != null;
   const blocked = threadsBlocked();
@@ -302,10 +323,19 @@ async function tryWasm(opts: UseBackendOptions, warnings: string[]): Promise<Att
     }
     if (threads != null) mod?.setThreadsCount?.(blocked == null ? threads : 1);
   }
-  const { error, failures } = await watchWasmFetches(() => activate('wasm'));
+  // Threads on a page: a worker that dies at start-up would leave tfjs pending forever (a minifier that renames
+  // identifiers breaks tfjs's threaded workers), so fail with the cause instead.
+  const threaded = !isNode() && !initialised && threads != null && threads > 1;
+  const start = threaded ? () => failOnWorkerError(() => activate('wasm'), THREAD_START_MS) : () => activate('wasm');
+  const { error, failures } = await watchWasmFetches(start);
   if (error != null) {
     if (failures.length > 0) {
       throw new Unavailable(`its .wasm file could not be fetched: ${failures[0]}; serve @tensorflow/tfjs-backend-wasm/dist/*.wasm there or pass wasmPaths`, INSTALL.wasm, 'wasmPaths');
+    }
+    if (threaded && !(error instanceof Unavailable)) {
+      abandonPendingInit();
+      wasmStartFailure = `${firstLine(error)} (threads: ${threads}). A minified bundle breaks tfjs's threaded wasm workers (they run the source text of its Emscripten factory, whose names the minifier changed): build without minification (see the vite/webpack recipes) or run without threads; tfjs cannot start wasm again on this page`;
+      throw new Unavailable(wasmStartFailure, NO_INSTALL, 'threads');
     }
     throw error;
   }
@@ -444,7 +474,8 @@ export async function useBackend(name: BackendChoice = 'auto', opts: UseBackendO
       }
       if (!auto) {
         const argument = err instanceof Unavailable ? err.argument : 'name';
-        throw new TrainkitError('BACKEND_UNAVAILABLE', `backend '${candidate}' is unavailable: ${reason}. Install: ${install}`, argument);
+        const hint = install === NO_INSTALL ? '' : ` Install: ${install}`;
+        throw new TrainkitError('BACKEND_UNAVAILABLE', `backend '${candidate}' is unavailable: ${reason}.${hint}`, argument);
       }
     }
   }

@@ -47,6 +47,52 @@ export async function watchWasmFetches<T>(run: () => Promise<T>): Promise<{ resu
 }
 
 /**
+ * In a browser: runs `run` (a threaded wasm initialisation) and rejects as soon as one of tfjs's wasm worker threads
+ * throws, or after `timeoutMs`. tfjs starts the workers from Blob URLs holding its Emscripten factory's source text;
+ * when a worker dies at start-up tfjs never settles, so without this the app would wait forever. The worker's error
+ * events are claimed (`preventDefault`) because the rejection reports them. Elsewhere it just runs `run`.
+ *
+ * @internal
+ */
+export function failOnWorkerError<T>(run: () => Promise<T>, timeoutMs: number): Promise<T> {
+  type Target = { addEventListener(t: string, f: (e: unknown) => void): void; removeEventListener(t: string, f: (e: unknown) => void): void };
+  const g = globalThis as unknown as Partial<Target> & { ErrorEvent?: new (...a: never[]) => unknown };
+  if (typeof g.addEventListener !== 'function' || typeof g.removeEventListener !== 'function') return run();
+  const target = g as Target;
+  return new Promise<T>((resolve, reject) => {
+    const finish = (): void => {
+      clearTimeout(timer);
+      target.removeEventListener('error', onError);
+    };
+    const onError = (e: unknown): void => {
+      const ev = e as { filename?: unknown; message?: unknown; error?: unknown; preventDefault?: () => void };
+      const inWorker = typeof ev.filename === 'string' && ev.filename.startsWith('blob:');
+      const rethrown = g.ErrorEvent != null && ev.error instanceof g.ErrorEvent; // Emscripten rethrows the worker's event
+      if (!inWorker && !rethrown) return;
+      ev.preventDefault?.();
+      const inner = rethrown ? (ev.error as { message?: unknown }).message : ev.message;
+      finish();
+      reject(new Error(`a wasm worker thread threw at start-up: ${String(inner ?? 'unknown error').replace(/^Uncaught /, '')}`));
+    };
+    const timer = setTimeout(() => {
+      finish();
+      reject(new Error(`the wasm worker threads did not start within ${Math.round(timeoutMs / 1000)} s`));
+    }, timeoutMs);
+    target.addEventListener('error', onError);
+    run().then(
+      (v) => {
+        finish();
+        resolve(v);
+      },
+      (err: unknown) => {
+        finish();
+        reject(err);
+      },
+    );
+  });
+}
+
+/**
  * In Node: the `.wasm` file a path prefix would load, when it is missing (Node reads it from disk).
  *
  * @internal
