@@ -30,6 +30,8 @@ const out = {
 writeFileSync(outFile, `${JSON.stringify(out, null, 2)}\n`);
 const rows = speed.flatMap((s) => s.result?.rows ?? []);
 for (const r of rows) console.log(`speed ${r.model} ${r.backend} (${r.adapter ?? r.device ?? ''}): ${r.stepMs != null ? `${r.stepMs.toFixed(0)} ms/step` : r.skipped}`);
-for (const r of runs) console.log(`run ${r.experimentId}/${r.armId} seed ${r.seed} on ${r.backend?.name} (${r.backend?.adapter ?? ''}): testAcc ${r.metrics?.testAcc}`);
+// Experiments name their accuracy metrics differently (testAcc, studentAcc, acc_dense, …): print every *acc* metric.
+const accs = (m = {}) => Object.entries(m).filter(([k, v]) => /acc/i.test(k) && typeof v === 'number').map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ') || 'no accuracy metric';
+for (const r of runs) console.log(`run ${r.experimentId}/${r.armId} seed ${r.seed} on ${r.backend?.name} (${r.backend?.adapter ?? ''}): ${accs(r.metrics)}`);
 console.log(`wrote ${outFile}`);
 process.exitCode = out.speed.exitCode === 0 && out.experiment.exitCode === 0 && runs.length > 0 ? 0 : 1;
