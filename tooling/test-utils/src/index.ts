@@ -134,6 +134,18 @@ export function seededVariable(seed: number, shape: number[], name?: string, lo 
 }
 
 /**
+ * Asserts max |a − e| ≤ tol · max(1, max |e|): kernels against the cpu backend "at ≤ 1e-4 of output scale".
+ */
+export function expectCloseToScale(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-4): void {
+  expect(actual.length, 'element count').toBe(expected.length);
+  let scale = 1;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i] as number));
+  let err = 0;
+  for (let i = 0; i < expected.length; i++) err = Math.max(err, Math.abs((actual[i] as number) - (expected[i] as number)));
+  expect(err / scale).toBeLessThanOrEqual(tol);
+}
+
+/**
  * The README usage example cannot rot: asserts that `README.md` contains `example/readme.mjs` verbatim (inside a
  * code fence) and that running it with node (self-referencing the built package) exits 0 and prints `output`.
  *

@@ -1,21 +1,12 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import fc from 'fast-check';
-import { tf, seededArray } from '@trainkit/test-utils';
+import { tf, seededArray, expectCloseToScale } from '@trainkit/test-utils';
 import { initWasm } from '../internal/test-helpers';
 import { batchNormTraining, fusedBatchNormActive } from '../batch-norm-training';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../register';
 
 beforeAll(initWasm);
 
-/** max |a − e| ≤ 1e-4 · max(1, max |e|). */
-function expectCloseToScale(a: Float32Array, e: Float32Array) {
-  expect(a.length).toBe(e.length);
-  let scale = 1;
-  for (const v of e) scale = Math.max(scale, Math.abs(v));
-  let err = 0;
-  for (let i = 0; i < e.length; i++) err = Math.max(err, Math.abs((a[i] as number) - (e[i] as number)));
-  expect(err / scale).toBeLessThanOrEqual(1e-4);
-}
 
 interface Case {
   shape: number[];

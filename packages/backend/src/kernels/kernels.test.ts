@@ -1,6 +1,6 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import fc from 'fast-check';
-import { tf, seededArray } from '@trainkit/test-utils';
+import { tf, seededArray, expectCloseToScale as expectValuesCloseToScale } from '@trainkit/test-utils';
 import { initWasm, onBackend } from '../internal/test-helpers';
 import { setFilterGradChunkBytes } from './conv2d-grad';
 
@@ -8,14 +8,10 @@ beforeAll(initWasm);
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
-/** max |a − e| must be ≤ 1e-4 · max(1, max |e|) (1e-4 relative to the output scale). */
+/** Shapes equal and max |a − e| ≤ 1e-4 · max(1, max |e|) (1e-4 relative to the output scale). */
 function expectCloseToScale(a: { values: Float32Array; shape: number[] }, e: { values: Float32Array; shape: number[] }) {
   expect(a.shape).toEqual(e.shape);
-  let scale = 1;
-  for (const v of e.values) scale = Math.max(scale, Math.abs(v));
-  let err = 0;
-  for (let i = 0; i < e.values.length; i++) err = Math.max(err, Math.abs((a.values[i] as number) - (e.values[i] as number)));
-  expect(err / scale).toBeLessThanOrEqual(1e-4);
+  expectValuesCloseToScale(a.values, e.values);
 }
 
 /** Mostly small sizes (fast on cpu), a quarter of the draws up to `max`. */

@@ -1,6 +1,6 @@
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '@trainkit/backend';
-import { seededArray, tf } from '@trainkit/test-utils';
+import { expectCloseToScale, seededArray, tf } from '@trainkit/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batchNormalization } from './batch-norm';
 
@@ -11,15 +11,6 @@ beforeAll(async () => {
   await tf.setBackend(prev);
 });
 
-/** max |a − e| ≤ 1e-4 · max(1, max |e|). */
-function expectCloseToScale(a: Float32Array, e: Float32Array) {
-  expect(a.length).toBe(e.length);
-  let scale = 1;
-  for (const v of e) scale = Math.max(scale, Math.abs(v));
-  let err = 0;
-  for (let i = 0; i < e.length; i++) err = Math.max(err, Math.abs((a[i] as number) - (e[i] as number)));
-  expect(err / scale).toBeLessThanOrEqual(1e-4);
-}
 
 const SHAPE = [6, 3, 4, 5];
 
