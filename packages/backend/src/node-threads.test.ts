@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { initNodeWasmThreads } from './node-threads';
 import { onBackend } from './internal/test-helpers';
+import { simdKernels } from './internal/simd';
 
 // Each vitest file runs in its own process (pool 'forks'), so wasm starts here, threaded.
 let threads = 0;
@@ -27,6 +28,8 @@ describe('initNodeWasmThreads', () => {
     expect(tf.getBackend()).not.toBe('wasm');
     const be = tf.engine().registry['wasm'] as unknown as { wasm: { HEAPU8: Uint8Array } };
     expect(be.wasm.HEAPU8.buffer).toBeInstanceOf(SharedArrayBuffer);
+    // trainkit's SIMD helpers load their shared-memory build here.
+    expect(simdKernels(be)).not.toBeNull();
   });
 
   it('threaded convolutions and their gradients (trainkit kernels) match cpu', async () => {

@@ -43,14 +43,9 @@ export function conv2dFilterGrad(ops: WasmOps, x: TensorInfo, dy: TensorInfo, in
   // packed dy per output tile (cache-missing); chunks of the batch keep it in cache, and the
   // partial filters are summed (AddN).
   const chunk = filterGradChunk(info);
-  if (chunk >= B) return filterGradChunked(ops, x, dy, info);
+  if (chunk >= B) return filterGradChunked(ops, x, dy, 0, B, info);
   const parts: TensorInfo[] = [];
-  for (let b0 = 0; b0 < B; b0 += chunk) {
-    const n = Math.min(chunk, B - b0);
-    const xs = ops.sliceRows(x, b0, n);
-    const dys = ops.sliceRows(dy, b0, n);
-    parts.push(filterGradChunked(ops, xs, dys, info));
-  }
+  for (let b0 = 0; b0 < B; b0 += chunk) parts.push(filterGradChunked(ops, x, dy, b0, Math.min(chunk, B - b0), info));
   return ops.runList('AddN', parts);
 }
 
@@ -69,7 +64,7 @@ export function setFilterGradChunkBytes(bytes: number): number {
   return prev;
 }
 
-function filterGradChunked(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo {
+function filterGradChunked(ops: WasmOps, x: TensorInfo, dy: TensorInfo, b0: number, n: number, info: Conv2DInfo): TensorInfo {
   const [, H, W, Ci] = x.shape as [number, number, number, number];
   const { filterHeight: KH, filterWidth: KW, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw } = info;
   const { dilationHeight: dh, dilationWidth: dw, outChannels: Co } = info;
@@ -78,13 +73,11 @@ function filterGradChunked(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: Co
   // Bottom/right padding so the output is exactly KH x KW; negative means rows the forward pass never read.
   let pB = (KH - 1) * dh + (OH - 1) * sh + 1 - H - pT;
   let pR = (KW - 1) * dw + (OW - 1) * sw + 1 - W - pL;
-  let xt = ops.transpose(x, [3, 1, 2, 0]); // [Ci, H, W, B]
-  if (pB < 0 || pR < 0) {
-    xt = ops.crop4d(xt, 0, 0, H + Math.min(pB, 0), W + Math.min(pR, 0));
-    pB = Math.max(pB, 0);
-    pR = Math.max(pR, 0);
-  }
-  const dyt = ops.transpose(dy, [1, 2, 0, 3]); // [OH, OW, B, Co]
+  // Rows the forward pass never read are cropped while transposing.
+  const xt = ops.batchToChannels(x, b0, n, H + Math.min(pB, 0), W + Math.min(pR, 0)); // [Ci, H, W, n]
+  pB = Math.max(pB, 0);
+  pR = Math.max(pR, 0);
+  const dyt = ops.batchToRows(dy, b0, n); // [OH, OW, n, Co]
   const g = ops.run(
     'Conv2D',
     { x: xt, filter: dyt },

@@ -9,6 +9,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { withOps, type WasmOps } from '../internal/wasm-ops';
+import { heapOffset, simdKernels, type SimdBackend } from '../internal/simd';
 import { dilateSpatial, fullCorrelationInput } from './conv2d-grad';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -21,8 +22,9 @@ interface HeapBackend {
 /**
  * Filter gradient of a depthwise convolution with channel multiplier M:
  * dW[kh,kw,c,m] = Σ_{b,oh,ow} x[b, oh·s + kh·d − pT, ow·s + kw·d − pL, c] · dy[b,oh,ow,c·M + m],
- * in one pass over dy on the wasm heap: each output pixel's dy row is multiplied into every tap's
- * accumulator row (float64), with no window copies or full-size products.
+ * in one pass on the wasm heap: wasm SIMD for multiplier 1 (float32 sums per sample, float64 across
+ * samples); otherwise JavaScript, where each output pixel's dy row is multiplied into every tap's
+ * accumulator row (float64). No window copies or full-size products.
  *
  * @internal
  */
@@ -35,6 +37,22 @@ export function depthwiseFilterGrad(backend: unknown, x: TensorInfo, dy: TensorI
   const pT = info.padInfo.top;
   const pL = info.padInfo.left;
   const be = backend as HeapBackend;
+  const simd = M === 1 ? simdKernels(backend) : null;
+  if (simd != null) {
+    // wasm SIMD: float32 sums over one sample's pixels, float64 across samples.
+    const wasm = (backend as SimdBackend).wasm as SimdBackend['wasm'] & { HEAPF64: Float64Array };
+    const n = KH * KW * CM;
+    const ptr = wasm._malloc(n * 8);
+    try {
+      new Float64Array(wasm.HEAPF64.buffer, ptr, n).fill(0);
+      simd.depthwise_filter_grad(heapOffset(backend, x), heapOffset(backend, dy), ptr, B, H, W, C, OH, OW, KH, KW, sh, sw, dh, dw, pT, pL);
+      const out = be.makeOutput([KH, KW, C, M], 'float32');
+      be.typedArrayFromHeap(out).set(new Float64Array(wasm.HEAPF64.buffer, ptr, n));
+      return out;
+    } finally {
+      wasm._free(ptr);
+    }
+  }
   const xv = be.typedArrayFromHeap(x);
   const dyv = be.typedArrayFromHeap(dy);
   const acc = new Float64Array(KH * KW * CM);

@@ -3,6 +3,18 @@ import fc from 'fast-check';
 import { tf, seededArray, expectCloseToScale as expectValuesCloseToScale } from '@trainkit/test-utils';
 import { initWasm, onBackend } from '../internal/test-helpers';
 import { setFilterGradChunkBytes } from './conv2d-grad';
+import { setSimdDisabled } from '../internal/simd';
+
+/** Runs `check` on the wasm SIMD helpers and again on their JavaScript fallback. */
+async function bothPaths(check: () => Promise<void>): Promise<void> {
+  await check();
+  const prev = setSimdDisabled(true);
+  try {
+    await check();
+  } finally {
+    setSimdDisabled(prev);
+  }
+}
 
 beforeAll(initWasm);
 
@@ -38,6 +50,7 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
   it('on random shapes, strides, dilations, paddings (channels 1–64, batch 1–16)', async () => {
     let checked = 0;
     let dilated = 0;
+    let blocked = 0; // draws that reach the SIMD transposes' 4x4 blocks
     await fc.assert(
       fc.asyncProperty(geometry, async (g) => {
         // tf.grad refuses dilated conv2d (tfjs' Conv2D gradient asserts dilation 1), but the kernels take a
@@ -56,6 +69,7 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
         if (info.outHeight <= 0 || info.outWidth <= 0) return;
         checked++;
         if (d > 1) dilated++;
+        if (g.b >= 4 && g.ci >= 4) blocked++;
         const dyShape = info.outShape;
         const xv = seededArray(g.seed, xShape.reduce((a, b) => a * b));
         const fv = seededArray(g.seed + 1, fShape.reduce((a, b) => a * b));
@@ -85,20 +99,23 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
         for (let i = 0; i < g.kh; i++)
           for (let j = 0; j < g.kw; j++) taps.set(full.values.subarray(tap(i, j), tap(i, j) + g.ci * g.co), (i * g.kw + j) * g.ci * g.co);
         const ref = { values: taps, shape: fShape };
-        expectCloseToScale(await filterGrad('wasm', attrs, fShape), ref);
-        // Also the batch-chunked path (one sample per chunk, partial filters summed).
-        const prev = setFilterGradChunkBytes(1);
-        try {
+        await bothPaths(async () => {
           expectCloseToScale(await filterGrad('wasm', attrs, fShape), ref);
-        } finally {
-          setFilterGradChunkBytes(prev);
-        }
+          // Also the batch-chunked path (one sample per chunk, partial filters summed).
+          const prev = setFilterGradChunkBytes(1);
+          try {
+            expectCloseToScale(await filterGrad('wasm', attrs, fShape), ref);
+          } finally {
+            setFilterGradChunkBytes(prev);
+          }
+        });
         expectCloseToScale(await inputGrad('wasm', attrs, fv, fShape), await inputGrad('cpu', refAttrs, ev, eShape));
       }),
       { seed: 42, numRuns: 60 },
     );
     expect(checked).toBeGreaterThanOrEqual(30);
     expect(dilated).toBeGreaterThanOrEqual(10);
+    expect(blocked).toBeGreaterThanOrEqual(3);
   });
 
   it('1x1 stride-1 filter gradients (the matrix-product path) match cpu, channels up to 64, batch up to 16', async () => {
@@ -136,7 +153,8 @@ describe('Depthwise backprop kernels on wasm match cpu', () => {
         // tfjs allows strides > 1 or dilations > 1, not both.
         const strides: [number, number] = g.dil > 1 ? [1, 1] : [g.sh, g.sw];
         const dilations: [number, number] = [g.dil, g.dil];
-        const m = Math.min(g.co, 3);
+        // Multiplier 1 (the SIMD path) in about half the draws.
+        const m = g.co % 2 === 0 ? 1 : Math.min(g.co, 3);
         const xShape: [number, number, number, number] = [g.b, g.h, g.w, g.ci];
         const fShape: [number, number, number, number] = [g.kh, g.kw, g.ci, m];
         let info;
@@ -178,11 +196,36 @@ describe('Depthwise backprop kernels on wasm match cpu', () => {
         for (let i = 0; i < g.kh; i++)
           for (let j = 0; j < g.kw; j++)
             for (let c = 0; c < g.ci * m; c++) taps[(i * g.kw + j) * g.ci * m + c] = refFilter.values[((i * d) * eShape[1] + j * d) * g.ci * m + c] as number;
-        expectCloseToScale(await filterGrad('wasm', attrs, fShape), { values: taps, shape: fShape });
+        await bothPaths(async () => expectCloseToScale(await filterGrad('wasm', attrs, fShape), { values: taps, shape: fShape }));
         expectCloseToScale(await inputGrad('wasm', attrs, fv, fShape), await inputGrad('cpu', refAttrs, ev, eShape));
       }),
       { seed: 7, numRuns: 50 },
     );
     expect(checked).toBeGreaterThanOrEqual(30);
+  });
+
+  it('multiplier 1 at MobileNet-like sizes (8-channel SIMD vectors and their tails), on SIMD and JavaScript', async () => {
+    for (const [b, h, c, k, st, dil, pad] of [
+      [8, 16, 24, 3, 1, 1, 'same'],
+      [4, 15, 40, 3, 2, 1, 'same'],
+      [2, 9, 13, 3, 1, 2, 'valid'],
+      [3, 7, 64, 5, 1, 1, 'same'],
+    ] as Array<[number, number, number, number, number, number, 'same' | 'valid']>) {
+      const xv = seededArray(b + c, b * h * h * c);
+      const info = tf.backend_util.computeConv2DInfo([b, h, h, c], [k, k, c, 1], st, dil, pad, undefined, true);
+      const dyv = seededArray(c + 7, info.outShape.reduce((p, q) => p * q));
+      const d = dil;
+      const e = (k - 1) * d + 1;
+      const run = (be: string, kk: number, dd: number) =>
+        onBackend(be, () =>
+          tf.tidy(() =>
+            tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor4d(xv, [b, h, h, c]), dy: tf.tensor(dyv, info.outShape) }, { strides: st, dilations: dd, pad, filterShape: [kk, kk, c, 1] }) as tf.Tensor,
+          ),
+        );
+      const full = await run('cpu', e, 1);
+      const taps = new Float32Array(k * k * c);
+      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) for (let q = 0; q < c; q++) taps[(i * k + j) * c + q] = full.values[(i * d * e + j * d) * c + q] as number;
+      await bothPaths(async () => expectCloseToScale(await run('wasm', k, d), { values: taps, shape: [k, k, c, 1] }));
+    }
   });
 });

@@ -1,0 +1,60 @@
+import { describe, expect, it, beforeAll } from 'vitest';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { tf } from '@trainkit/test-utils';
+import { initWasm } from './test-helpers';
+import { SIMD_PLAIN, SIMD_SHARED, SIMD_SOURCE_SHA256 } from './simd-binary';
+import { simdKernels, type SimdKernels } from './simd';
+
+beforeAll(initWasm);
+
+const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
+
+describe('wasm SIMD helpers', () => {
+  it('were built from the current wasm/kernels.c (else run node scripts/build-wasm.mjs)', () => {
+    const src = readFileSync(fileURLToPath(new URL('../../wasm/kernels.c', import.meta.url)));
+    expect(createHash('sha256').update(src).digest('hex')).toBe(SIMD_SOURCE_SHA256);
+  });
+
+  it('are valid modules under the 4 KiB a browser compiles synchronously on its main thread', () => {
+    for (const b64 of [SIMD_PLAIN, SIMD_SHARED]) {
+      const b = bytes(b64);
+      expect(b.length).toBeLessThan(4096);
+      expect(WebAssembly.validate(b)).toBe(true);
+    }
+  });
+
+  it('write only their outputs: every other byte of the memory they run in stays as it was', () => {
+    const memory = new WebAssembly.Memory({ initial: 2 });
+    const k = new WebAssembly.Instance(new WebAssembly.Module(bytes(SIMD_PLAIN)), { env: { memory } }).exports as unknown as SimdKernels;
+    const u8 = new Uint8Array(memory.buffer);
+    const f32 = new Float32Array(memory.buffer);
+    const run = (fill: () => void, call: () => void, out: [number, number]) => {
+      u8.fill(0xa5);
+      fill();
+      const before = u8.slice();
+      call();
+      let changed = -1;
+      for (let i = 0; i < u8.length && changed < 0; i++) if ((i < out[0] || i >= out[1]) && u8[i] !== before[i]) changed = i;
+      expect(changed).toBe(-1);
+      expect(u8.subarray(out[0], out[1])).not.toEqual(before.subarray(out[0], out[1]));
+    };
+    // x: [5, 3, 2, 6] at byte 4096, out at 16384.
+    const xs = 5 * 3 * 2 * 6;
+    const fillX = () => f32.set(Float32Array.from({ length: xs }, (_, i) => i), 1024);
+    run(fillX, () => k.batch_to_channels(4096, 16384, 1, 4, 3, 2, 6, 2, 2), [16384, 16384 + 6 * 2 * 2 * 4 * 4]);
+    run(fillX, () => k.batch_to_rows(4096, 16384, 0, 5, 6, 6), [16384, 16384 + xs * 4]);
+    // depthwise: x [2, 4, 4, 9], dy [2, 4, 4, 9], acc 3x3x9 doubles at 32768.
+    const fillBoth = () => {
+      f32.set(Float32Array.from({ length: 288 }, (_, i) => (i % 7) - 3), 1024);
+      f32.set(Float32Array.from({ length: 288 }, (_, i) => (i % 5) - 2), 2048);
+      new Float64Array(memory.buffer, 32768, 81).fill(0);
+    };
+    run(fillBoth, () => k.depthwise_filter_grad(4096, 8192, 32768, 2, 4, 4, 9, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1), [32768, 32768 + 81 * 8]);
+  });
+
+  it('run in the wasm backend used by the training kernels', () => {
+    expect(simdKernels(tf.engine().registry['wasm'])).not.toBeNull();
+  });
+});

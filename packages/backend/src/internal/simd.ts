@@ -1,0 +1,75 @@
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { SIMD_PLAIN, SIMD_SHARED } from './simd-binary';
+
+/** trainkit's wasm SIMD helpers (wasm/kernels.c), running in tfjs' own wasm memory. @internal */
+export interface SimdKernels {
+  batch_to_channels(x: number, out: number, b0: number, n: number, h: number, w: number, c: number, hc: number, wc: number): void;
+  batch_to_rows(x: number, out: number, b0: number, n: number, hw: number, c: number): void;
+  depthwise_filter_grad(
+    x: number, dy: number, acc: number, batch: number, h: number, w: number, c: number, oh: number, ow: number,
+    kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number,
+  ): void;
+}
+
+interface WasmModuleLike {
+  asm?: { memory?: WebAssembly.Memory };
+  wasmMemory?: WebAssembly.Memory;
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+}
+
+/** The parts of tfjs' wasm backend the SIMD kernels use. @internal */
+export interface SimdBackend {
+  wasm: WasmModuleLike;
+  getMemoryOffset(dataId: object): number;
+}
+
+const instances = new WeakMap<object, SimdKernels | null>();
+let disabled = false;
+
+function decode(b64: string): Uint8Array<ArrayBuffer> {
+  const s = atob(b64);
+  const bytes = new Uint8Array(new ArrayBuffer(s.length));
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * The SIMD kernels bound to `backend`'s wasm memory, instantiated on first use (synchronously: each
+ * binary is under the 4 KiB browsers compile on the main thread), or null where WebAssembly SIMD or
+ * the memory is not available; callers then take their JavaScript path.
+ *
+ * @internal
+ */
+export function simdKernels(backend: unknown): SimdKernels | null {
+  if (disabled) return null;
+  const wasm = (backend as Partial<SimdBackend>).wasm;
+  if (wasm == null || typeof (backend as SimdBackend).getMemoryOffset !== 'function') return null;
+  const known = instances.get(wasm);
+  if (known !== undefined) return known;
+  let kernels: SimdKernels | null = null;
+  const memory = wasm.asm?.memory ?? wasm.wasmMemory;
+  if (memory instanceof WebAssembly.Memory) {
+    try {
+      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+      const mod = new WebAssembly.Module(decode(shared ? SIMD_SHARED : SIMD_PLAIN));
+      kernels = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as SimdKernels;
+    } catch {
+      kernels = null;
+    }
+  }
+  instances.set(wasm, kernels);
+  return kernels;
+}
+
+/** Byte offset of a tensor's data in the wasm heap. @internal */
+export function heapOffset(backend: unknown, t: TensorInfo): number {
+  return (backend as SimdBackend).getMemoryOffset(t.dataId);
+}
+
+/** Test hook: turns the SIMD kernels off (true) or back on; returns the previous setting. @internal */
+export function setSimdDisabled(off: boolean): boolean {
+  const prev = disabled;
+  disabled = off;
+  return prev;
+}
