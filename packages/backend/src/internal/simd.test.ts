@@ -1,10 +1,10 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tf } from '@trainkit/test-utils';
 import { initWasm } from './test-helpers';
-import { SIMD_PLAIN, SIMD_SHARED, SIMD_SOURCE_SHA256 } from './simd-binary';
+import { SIMD_MODULES } from './simd-binary';
 import { simdKernels, type SimdKernels } from './simd';
 
 beforeAll(initWasm);
@@ -12,22 +12,29 @@ beforeAll(initWasm);
 const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
 
 describe('wasm SIMD helpers', () => {
-  it('were built from the current wasm/kernels.c (else run node scripts/build-wasm.mjs)', () => {
-    const src = readFileSync(fileURLToPath(new URL('../../wasm/kernels.c', import.meta.url)));
-    expect(createHash('sha256').update(src).digest('hex')).toBe(SIMD_SOURCE_SHA256);
+  it('were built from the current wasm/*.c (else run node scripts/build-wasm.mjs)', () => {
+    const dir = fileURLToPath(new URL('../../wasm/', import.meta.url));
+    const sources = readdirSync(dir).filter((f) => f.endsWith('.c')).sort();
+    expect(Object.keys(SIMD_MODULES).sort()).toEqual(sources.map((f) => f.slice(0, -2)));
+    for (const [name, m] of Object.entries(SIMD_MODULES)) {
+      expect(createHash('sha256').update(readFileSync(`${dir}${name}.c`)).digest('hex'), name).toBe(m.sha256);
+    }
   });
 
   it('are valid modules under the 4 KiB a browser compiles synchronously on its main thread', () => {
-    for (const b64 of [SIMD_PLAIN, SIMD_SHARED]) {
-      const b = bytes(b64);
-      expect(b.length).toBeLessThan(4096);
-      expect(WebAssembly.validate(b)).toBe(true);
+    for (const m of Object.values(SIMD_MODULES)) {
+      for (const b64 of [m.plain, m.shared]) {
+        const b = bytes(b64);
+        expect(b.length).toBeLessThan(4096);
+        expect(WebAssembly.validate(b)).toBe(true);
+      }
     }
   });
 
   it('write only their outputs: every other byte of the memory they run in stays as it was', () => {
     const memory = new WebAssembly.Memory({ initial: 2 });
-    const k = new WebAssembly.Instance(new WebAssembly.Module(bytes(SIMD_PLAIN)), { env: { memory } }).exports as unknown as SimdKernels;
+    const k = {} as SimdKernels;
+    for (const m of Object.values(SIMD_MODULES)) Object.assign(k, new WebAssembly.Instance(new WebAssembly.Module(bytes(m.plain)), { env: { memory } }).exports);
     const u8 = new Uint8Array(memory.buffer);
     const f32 = new Float32Array(memory.buffer);
     const run = (fill: () => void, call: () => void, out: [number, number]) => {
@@ -52,6 +59,16 @@ describe('wasm SIMD helpers', () => {
       new Float64Array(memory.buffer, 32768, 81).fill(0);
     };
     run(fillBoth, () => k.depthwise_filter_grad(4096, 8192, 32768, 2, 4, 4, 9, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1), [32768, 32768 + 81 * 8]);
+    // batch norm over 32 rows of 9 channels: x at 4096, dy at 8192, per-channel vectors from 12288, sums at 32768.
+    const fillBn = () => {
+      fillBoth();
+      f32.set(Float32Array.from({ length: 6 * 9 }, (_, i) => 0.1 * i), 3072);
+      new Float64Array(memory.buffer, 32768, 18).fill(0);
+    };
+    run(fillBn, () => k.bn_stats(4096, 12288, 32768, 32768 + 72, 32, 9), [32768, 32768 + 144]);
+    run(fillBn, () => k.bn_grad_stats(8192, 4096, 12288, 32768, 32768 + 72, 32, 9), [32768, 32768 + 144]);
+    run(fillBoth, () => k.gemm_tn(4096, 8192, 32768, 48, 6, 6), [32768, 32768 + 36 * 8]);
+    run(fillBn, () => k.bn_affine(8192, 4096, 12288, 12288 + 36, 12288 + 72, 12288 + 108, 16384, 32, 9), [16384, 16384 + 288 * 4]);
   });
 
   it('run in the wasm backend used by the training kernels', () => {

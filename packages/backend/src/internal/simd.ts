@@ -1,8 +1,12 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { SIMD_PLAIN, SIMD_SHARED } from './simd-binary';
+import { SIMD_MODULES } from './simd-binary';
 
-/** trainkit's wasm SIMD helpers (wasm/kernels.c), running in tfjs' own wasm memory. @internal */
+/** trainkit's wasm SIMD helpers (the modules built from wasm/*.c), running in tfjs' own wasm memory. @internal */
 export interface SimdKernels {
+  bn_stats(x: number, shift: number, s1: number, s2: number, n: number, c: number): void;
+  bn_grad_stats(dy: number, x: number, mean: number, sdy: number, sdyx: number, n: number, c: number): void;
+  bn_affine(u: number, v: number, m: number, a: number, b: number, k: number, out: number, n: number, c: number): void;
+  gemm_tn(x: number, dy: number, acc: number, p: number, ci: number, co: number): void;
   batch_to_channels(x: number, out: number, b0: number, n: number, h: number, w: number, c: number, hc: number, wc: number): void;
   batch_to_rows(x: number, out: number, b0: number, n: number, hw: number, c: number): void;
   depthwise_filter_grad(
@@ -36,7 +40,7 @@ function decode(b64: string): Uint8Array<ArrayBuffer> {
 
 /**
  * The SIMD kernels bound to `backend`'s wasm memory, instantiated on first use (synchronously: each
- * binary is under the 4 KiB browsers compile on the main thread), or null where WebAssembly SIMD or
+ * module is under the 4 KiB browsers compile on the main thread), or null where WebAssembly SIMD or
  * the memory is not available; callers then take their JavaScript path.
  *
  * @internal
@@ -52,8 +56,12 @@ export function simdKernels(backend: unknown): SimdKernels | null {
   if (memory instanceof WebAssembly.Memory) {
     try {
       const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-      const mod = new WebAssembly.Module(decode(shared ? SIMD_SHARED : SIMD_PLAIN));
-      kernels = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as SimdKernels;
+      const all: Record<string, unknown> = {};
+      for (const m of Object.values(SIMD_MODULES)) {
+        const mod = new WebAssembly.Module(decode(shared ? m.shared : m.plain));
+        Object.assign(all, new WebAssembly.Instance(mod, { env: { memory } }).exports);
+      }
+      kernels = all as unknown as SimdKernels;
     } catch {
       kernels = null;
     }

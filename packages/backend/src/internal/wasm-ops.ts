@@ -119,6 +119,25 @@ export class WasmOps {
     return out;
   }
 
+  /** `out[i, j] = Σ_r a[r, i] · b[r, j]` over `p` rows (a: [p, m], b: [p, n]), by the SIMD kernel, shaped `shape`. */
+  gemmTN(a: TensorInfo, b: TensorInfo, p: number, m: number, n: number, shape: number[]): TensorInfo {
+    const simd = simdKernels(this.backend);
+    if (simd == null) throw new Error('@trainkit/backend: gemmTN needs the wasm SIMD kernels');
+    const be = this.heap();
+    const wasm = (this.backend as unknown as { wasm: { _malloc(n: number): number; _free(p: number): void; HEAPU8: Uint8Array; HEAPF64: Float64Array } }).wasm;
+    const ptr = wasm._malloc(m * n * 8);
+    try {
+      wasm.HEAPU8.fill(0, ptr, ptr + m * n * 8);
+      simd.gemm_tn(heapOffset(this.backend, a), heapOffset(this.backend, b), ptr, p, m, n);
+      const out = be.makeOutput(shape, 'float32');
+      this.temps.push(out);
+      be.typedArrayFromHeap(out).set(new Float64Array(wasm.HEAPF64.buffer, ptr, m * n));
+      return out;
+    } finally {
+      wasm._free(ptr);
+    }
+  }
+
   private heap(): { makeOutput(shape: number[], dtype: string): TensorInfo; typedArrayFromHeap(t: TensorInfo): Float32Array } {
     return this.backend as unknown as { makeOutput(shape: number[], dtype: string): TensorInfo; typedArrayFromHeap(t: TensorInfo): Float32Array };
   }

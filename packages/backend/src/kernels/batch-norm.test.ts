@@ -4,6 +4,18 @@ import { tf, seededArray, expectCloseToScale } from '@trainkit/test-utils';
 import { initWasm } from '../internal/test-helpers';
 import { batchNormTraining, fusedBatchNormActive } from '../batch-norm-training';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../register';
+import { setSimdDisabled } from '../internal/simd';
+
+/** `run` on wasm with trainkit's SIMD loops, then with their JavaScript fallback. */
+async function wasmBothPaths(k: Case): Promise<Array<{ fused: boolean; outs: Float32Array[] }>> {
+  const simd = await run('wasm', k);
+  const prev = setSimdDisabled(true);
+  try {
+    return [simd, await run('wasm', k)];
+  } finally {
+    setSimdDisabled(prev);
+  }
+}
 
 beforeAll(initWasm);
 
@@ -78,16 +90,33 @@ describe('fused training-mode batch norm on wasm', () => {
             wv: seededArray(seed + 5, c),
             eps,
           };
-          const wasm = await run('wasm', k);
           const cpu = await run('cpu', k);
           expect(cpu.fused).toBe(false);
-          if (wasm.fused) fusedRuns++;
-          for (let i = 0; i < cpu.outs.length; i++) expectCloseToScale(wasm.outs[i] as Float32Array, cpu.outs[i] as Float32Array);
+          const paths = await wasmBothPaths(k);
+          if (paths.every((w) => w.fused)) fusedRuns++;
+          for (const wasm of paths) for (let i = 0; i < cpu.outs.length; i++) expectCloseToScale(wasm.outs[i] as Float32Array, cpu.outs[i] as Float32Array);
         },
       ),
       { seed: 17, numRuns: 60 },
     );
     expect(fusedRuns).toBe(60);
+  });
+
+  it('at a bench layer size (8192 rows of 24 channels, mean 100) on SIMD and JavaScript', async () => {
+    const shape = [128, 8, 8, 24];
+    const n = 128 * 8 * 8 * 24;
+    const k: Case = {
+      shape,
+      xv: seededArray(9, n, -2, 2).map((v) => v + 100),
+      gv: seededArray(10, 24, 0.2, 2),
+      bv: seededArray(11, 24, -1, 1),
+      wy: seededArray(12, n),
+      wm: seededArray(13, 24),
+      wv: seededArray(14, 24),
+      eps: 1e-3,
+    };
+    const cpu = await run('cpu', k);
+    for (const wasm of await wasmBothPaths(k)) for (let i = 0; i < cpu.outs.length; i++) expectCloseToScale(wasm.outs[i] as Float32Array, cpu.outs[i] as Float32Array);
   });
 
   it('a constant channel (variance 0) gives y = offset and finite gradients, as on cpu', async () => {

@@ -1,5 +1,6 @@
 import { engine, util, type GradConfig, type KernelConfig, type KernelFunc, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import { markOurs } from '../internal/stock';
+import { heapOffset, simdKernels, type SimdBackend } from '../internal/simd';
 
 /** Kernel name of trainkit's fused training-mode batch norm (wasm only): x, scale, offset → y, mean, variance. */
 export const BatchNormTraining = 'TrainkitBatchNormTraining';
@@ -14,6 +15,20 @@ export interface BatchNormTrainingAttrs {
 interface HeapBackend {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
+type HeapModule = SimdBackend['wasm'] & { HEAPU8: Uint8Array; HEAPF32: Float32Array; HEAPF64: Float64Array };
+
+/** Runs `fn` with `bytes` of zeroed wasm heap scratch (8-byte aligned), freed after. */
+function withScratch<T>(backend: unknown, bytes: number, fn: (ptr: number, wasm: HeapModule) => T): T {
+  const wasm = (backend as SimdBackend).wasm as HeapModule;
+  const ptr = wasm._malloc(bytes);
+  try {
+    wasm.HEAPU8.fill(0, ptr, ptr + bytes);
+    return fn(ptr, wasm);
+  } finally {
+    wasm._free(ptr);
+  }
 }
 
 /** out[i, j] = x[i, j]·a[j] + b[j] over n rows of c channels, four rows per pass. */
@@ -76,6 +91,31 @@ const forward = markOurs((args) => {
   const y = be.makeOutput(x.shape.slice(), 'float32');
   const meanOut = be.makeOutput([c], 'float32');
   const varOut = be.makeOutput([c], 'float32');
+  const simd = simdKernels(args.backend);
+  if (simd != null && n > 0) {
+    // wasm SIMD: float32 sums over 64 rows, float64 totals; y = (x − mean)·scale·r + offset.
+    withScratch(args.backend, 16 * c + 8 * c, (p, wasm) => {
+      const px = heapOffset(args.backend, x);
+      simd.bn_stats(px, px, p, p + 8 * c, n, c);
+      const s1 = new Float64Array(wasm.HEAPF64.buffer, p, c);
+      const s2 = new Float64Array(wasm.HEAPF64.buffer, p + 8 * c, c);
+      const xs = be.typedArrayFromHeap(x);
+      const g = be.typedArrayFromHeap(scale);
+      const mean = be.typedArrayFromHeap(meanOut);
+      const variance = be.typedArrayFromHeap(varOut);
+      const a = new Float32Array(wasm.HEAPF32.buffer, p + 20 * c, c);
+      for (let j = 0; j < c; j++) {
+        const m1 = (s1[j] as number) / n;
+        const m = (xs[j] as number) + m1;
+        const v = Math.max((s2[j] as number) / n - m1 * m1, 0);
+        mean[j] = m;
+        variance[j] = v;
+        a[j] = (g[j] as number) / Math.sqrt(v + eps);
+      }
+      simd.bn_affine(px, px, heapOffset(args.backend, meanOut), p + 16 * c, p + 20 * c, heapOffset(args.backend, offset), heapOffset(args.backend, y), n, c);
+    });
+    return [y, meanOut, varOut];
+  }
   // Views after every allocation (an allocation may grow, and so detach, the heap).
   const xs = be.typedArrayFromHeap(x);
   const ys = be.typedArrayFromHeap(y);
@@ -142,6 +182,36 @@ const backward = markOurs((args) => {
   const dxOut = be.makeOutput(x.shape.slice(), 'float32');
   const dscaleOut = be.makeOutput([c], 'float32');
   const doffsetOut = be.makeOutput([c], 'float32');
+  const simd = simdKernels(args.backend);
+  if (simd != null && n > 0) {
+    // wasm SIMD: dx = A·dy + B·(x − mean) + C, sums as in the forward pass.
+    withScratch(args.backend, 16 * c + 12 * c, (p, wasm) => {
+      const pm = heapOffset(args.backend, ins.mean);
+      simd.bn_grad_stats(heapOffset(args.backend, ins.dy), heapOffset(args.backend, x), pm, p, p + 8 * c, n, c);
+      const sdy = new Float64Array(wasm.HEAPF64.buffer, p, c);
+      const sdyx = new Float64Array(wasm.HEAPF64.buffer, p + 8 * c, c);
+      const A = new Float32Array(wasm.HEAPF32.buffer, p + 16 * c, c);
+      const B = new Float32Array(wasm.HEAPF32.buffer, p + 20 * c, c);
+      const C = new Float32Array(wasm.HEAPF32.buffer, p + 24 * c, c);
+      const vr = be.typedArrayFromHeap(ins.variance);
+      const g = be.typedArrayFromHeap(ins.scale);
+      const dm = be.typedArrayFromHeap(ins.dmean);
+      const dv = be.typedArrayFromHeap(ins.dvariance);
+      const dscale = be.typedArrayFromHeap(dscaleOut);
+      const doffset = be.typedArrayFromHeap(doffsetOut);
+      for (let j = 0; j < c; j++) {
+        const r = 1 / Math.sqrt((vr[j] as number) + eps);
+        const gr = (g[j] as number) * r;
+        A[j] = gr;
+        B[j] = (-gr * r * r * (sdyx[j] as number) + 2 * (dv[j] as number)) / n;
+        C[j] = (-gr * (sdy[j] as number) + (dm[j] as number)) / n;
+        dscale[j] = r * (sdyx[j] as number);
+        doffset[j] = sdy[j] as number;
+      }
+      simd.bn_affine(heapOffset(args.backend, ins.dy), heapOffset(args.backend, x), pm, p + 16 * c, p + 20 * c, p + 24 * c, heapOffset(args.backend, dxOut), n, c);
+    });
+    return [dxOut, dscaleOut, doffsetOut];
+  }
   const xs = be.typedArrayFromHeap(x);
   const dys = be.typedArrayFromHeap(ins.dy);
   const mu = be.typedArrayFromHeap(ins.mean);

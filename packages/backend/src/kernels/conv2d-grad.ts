@@ -9,6 +9,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { withOps, type WasmOps } from '../internal/wasm-ops';
+import { simdKernels } from '../internal/simd';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 
@@ -36,6 +37,8 @@ export function conv2dFilterGrad(ops: WasmOps, x: TensorInfo, dy: TensorInfo, in
   if (info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 && p.top === 0 && p.left === 0 && info.outHeight === H && info.outWidth === W) {
     // A 1x1 stride-1 convolution is a matrix product: dW = xᵀ·dy over the B·H·W pixels (XNNPACK GEMM),
     // where the convolution form would be one 1x1 output with an OH x OW "filter".
+    // wasm SIMD does the product straight from both NHWC tensors (no transpose, no packing; float64 totals).
+    if (x.dtype === 'float32' && simdKernels(ops.backend) != null) return ops.gemmTN(x, dy, B * H * W, Ci, info.outChannels, [1, 1, Ci, info.outChannels]);
     const g = ops.run('BatchMatMul', { a: ops.reshape(x, [1, B * H * W, Ci]), b: ops.reshape(dy, [1, B * H * W, info.outChannels]) }, { transposeA: true, transposeB: false });
     return ops.reshape(g, [1, 1, Ci, info.outChannels]);
   }

@@ -1,7 +1,6 @@
-// trainkit's wasm SIMD helpers for the training kernels. They run inside tfjs' own wasm memory
-// (imported), on buffers tfjs allocated: no data, no stack, no globals of their own.
-// Build: node scripts/build-wasm.mjs (clang --target=wasm32 -msimd128), which regenerates
-// src/internal/simd-binary.ts.
+// trainkit's wasm SIMD helpers for the convolution gradients (src/kernels/conv2d-grad.ts,
+// depthwise-grad.ts). They run inside tfjs' own wasm memory (imported), on buffers tfjs allocated:
+// no data, no stack, no globals of their own. Built by scripts/build-wasm.mjs.
 #include <wasm_simd128.h>
 
 typedef unsigned int u32;
