@@ -7,6 +7,8 @@ export interface SimdKernels {
   bn_grad_stats(dy: number, x: number, mean: number, sdy: number, sdyx: number, n: number, c: number): void;
   bn_affine(u: number, v: number, m: number, a: number, b: number, k: number, out: number, n: number, c: number): void;
   gemm_tn(x: number, dy: number, acc: number, p: number, ci: number, co: number): void;
+  compare_f32(a: number, b: number, out: number, n: number, bStride: number, op: number): void;
+  and_u8(a: number, b: number, out: number, n: number): void;
   batch_to_channels(x: number, out: number, b0: number, n: number, h: number, w: number, c: number, hc: number, wc: number): void;
   batch_to_rows(x: number, out: number, b0: number, n: number, hw: number, c: number): void;
   depthwise_filter_grad(
