@@ -1,4 +1,5 @@
 import { describe, expect, it, beforeAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { tf, seededArray } from '@trainkit/test-utils';
 import { TrainkitError } from '@trainkit/core';
 import '@tensorflow/tfjs-backend-wasm';
@@ -79,5 +80,22 @@ describe('initNodeWasmThreads', () => {
       await expect(initNodeWasmThreads(bad)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'threads' });
     }
     expect(getThreadsCount()).toBe(2);
+  });
+
+  it('lets a Node script end on its own after threaded training (the pthread pool does not keep it alive)', { timeout: 90_000 }, () => {
+    const code = [
+      "import * as tf from '@tensorflow/tfjs';",
+      "import '@tensorflow/tfjs-backend-wasm';",
+      "import { initNodeWasmThreads } from '@trainkit/backend';",
+      'await initNodeWasmThreads(2);',
+      "await tf.setBackend('wasm');",
+      "const w = tf.variable(tf.ones([3, 3, 3, 4]));",
+      "tf.train.sgd(0.1).minimize(() => tf.sum(tf.conv2d(tf.ones([2, 8, 8, 3]), w, 1, 'same')));",
+      "console.log('done', (await w.data())[0]);",
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8', timeout: 60_000 });
+    expect(r.signal).toBeNull(); // not killed by the timeout
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^done -/m);
   });
 });

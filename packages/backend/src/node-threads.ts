@@ -98,7 +98,36 @@ async function start(prev: string, mod: WasmModule): Promise<number> {
   const ok = await tf.setBackend('wasm').catch(() => false);
   if (!ok) throw new TrainkitError('BACKEND_UNAVAILABLE', 'the wasm backend failed to initialise (see the warning tfjs printed)', 'threads');
   registerWasmTrainingKernels();
+  unrefPthreads();
   const n = mod.getThreadsCount();
   if (prev != null && prev !== 'wasm') await tf.setBackend(prev);
   return n;
+}
+
+interface PThreadLike {
+  unusedWorkers: Array<{ unref?(): void }>;
+  runningWorkers: Array<{ unref?(): void }>;
+  allocateUnusedWorker?: () => void;
+}
+
+/**
+ * Lets Node exit while the pthread pool idles: emscripten's `worker_threads` workers are ref'd, so a
+ * script that trained on threaded wasm never ended. Unrefs the pool and any worker added later (a
+ * running computation blocks the main thread until its threads finish, whatever their ref state).
+ */
+function unrefPthreads(): void {
+  const be = tf.engine().registry['wasm'] as unknown as { wasm?: { PThread?: PThreadLike } } | undefined;
+  const pt = be?.wasm?.PThread;
+  if (pt == null) return;
+  const unrefAll = () => {
+    for (const w of [...pt.unusedWorkers, ...pt.runningWorkers]) w.unref?.();
+  };
+  unrefAll();
+  const allocate = pt.allocateUnusedWorker;
+  if (typeof allocate === 'function') {
+    pt.allocateUnusedWorker = function (this: PThreadLike) {
+      allocate.call(this);
+      unrefAll();
+    };
+  }
 }
