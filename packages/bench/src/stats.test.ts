@@ -105,6 +105,12 @@ describe('paired effects, 95% intervals and the paired-95 rule', () => {
     expect(r).toEqual({ verdict: 'not reproduced', text: 'not reproduced (effect < 4.0 points at 95%)' });
     expect(judgeEffect({ effect: eff(0.005, -0.03, 0.08), direction: 'greater', paperEffect: 0.07 }).verdict).toBe('inconclusive');
     expect(judgeEffect({ effect: eff(0.5, NaN, NaN, 1), direction: 'greater' }).verdict).toBe('inconclusive'); // n = 1: no interval
+    // No paired runs yet (arms of the profile not run): a plain "no verdict", not an "inconclusive" measurement.
+    const none = effectOf([]);
+    expect(judgeEffect({ effect: none, direction: 'greater' })).toEqual({ verdict: 'inconclusive', text: 'no verdict (arms not run)' });
+    expect(judgeEquivalence(none, 0.02)).toEqual({ verdict: 'inconclusive', text: 'no verdict (arms not run)' });
+    expect(judgeNonInferiority(none, 0.01)).toEqual({ verdict: 'inconclusive', text: 'no verdict (arms not run)' });
+    expect(judgeEffect({ effect: eff(0.5, NaN, NaN, 1), direction: 'greater' }).text).toBe('inconclusive');
     expect(() => judgeEffect({ effect: eff(0, -1, 1), direction: 'up' as 'less' })).toThrow(/direction/);
     expect(() => judgeEffect({ effect: eff(0, -1, 1), direction: 'less', paperEffect: -1 })).toThrow(/paperEffect/);
   });

@@ -226,6 +226,9 @@ export const RULES: Readonly<Record<string, string>> = Object.freeze({
 /** The rule of the bench's paired verdicts (the report prints every rule of {@link RULES} once). */
 export const VERDICT_RULE: string = RULES['paired-95'] as string;
 
+/** Verdict text of a claim whose arms have no paired runs (yet). */
+export const NO_RUNS = 'no verdict (arms not run)';
+
 /** What {@link judgeEffect} decides: the verdict and its printed text. */
 export interface Judgement {
   verdict: Verdict;
@@ -251,6 +254,7 @@ export function judgeEffect(args: { effect: Effect; direction: 'greater' | 'less
   const lo = Math.min(sign * e.lo, sign * e.hi);
   const hi = Math.max(sign * e.lo, sign * e.hi);
   const fmt = args.format ?? ((x: number) => String(Number(x.toPrecision(3))));
+  if (e.n === 0) return { verdict: 'inconclusive', text: NO_RUNS };
   if (!(e.n >= 2) || !Number.isFinite(lo) || !Number.isFinite(hi)) return { verdict: 'inconclusive', text: 'inconclusive' };
   if (lo > 0 && mean >= minEffect) return { verdict: 'reproduced', text: 'reproduced' };
   if (hi < 0) return { verdict: 'not reproduced', text: 'not reproduced' };
@@ -263,6 +267,7 @@ export function judgeEffect(args: { effect: Effect; direction: 'greater' | 'less
  */
 export function judgeEquivalence(effect: Effect, margin: number): Judgement {
   checkNumber('margin', margin, { minExclusive: 0 });
+  if (effect.n === 0) return { verdict: 'inconclusive', text: NO_RUNS };
   if (!(effect.n >= 2) || !Number.isFinite(effect.lo)) return { verdict: 'inconclusive', text: 'inconclusive' };
   if (effect.lo >= -margin && effect.hi <= margin) return { verdict: 'reproduced', text: 'reproduced' };
   if (effect.lo > margin || effect.hi < -margin) return { verdict: 'not reproduced', text: 'not reproduced' };
@@ -272,6 +277,7 @@ export function judgeEquivalence(effect: Effect, margin: number): Judgement {
 /** The `non-inferiority-95` verdict: A at most `margin` below B (effect = A − B). */
 export function judgeNonInferiority(effect: Effect, margin: number): Judgement {
   checkNumber('margin', margin, { min: 0 });
+  if (effect.n === 0) return { verdict: 'inconclusive', text: NO_RUNS };
   if (!(effect.n >= 2) || !Number.isFinite(effect.lo)) return { verdict: 'inconclusive', text: 'inconclusive' };
   if (effect.lo > -margin) return { verdict: 'reproduced', text: 'reproduced' };
   if (effect.hi < -margin) return { verdict: 'not reproduced', text: 'not reproduced' };

@@ -34,7 +34,7 @@ import {
 } from '../experiment';
 import { resnet, smallCnn } from '../models';
 import { scatter } from '../plots';
-import { armMetric, effectOf, formatDetectable, formatEffect, judgeEffect, judgeNonInferiority, pairedDiffs } from '../stats';
+import { armMetric, effectOf, formatDetectable, formatEffect, judgeEffect, judgeNonInferiority, NO_RUNS, pairedDiffs } from '../stats';
 import { evaluate, train } from '../train';
 import { hostReady } from '../readback';
 
@@ -321,7 +321,7 @@ const PTS = { scale: 100, unit: ' points' };
 /** The claim "arm a beats arm b on test accuracy". */
 function beats(runs: RunRecord[], claimId: string, a: string, b: string, what: string): ClaimVerdict {
   const e = effectOf(pairedDiffs(runs, a, b, 'testAcc'));
-  if (e.n === 0) return { claimId, measured: 'not run in this profile', verdict: 'inconclusive', rule: 'paired-95' };
+  if (e.n === 0) return { claimId, measured: `no paired runs of ${a} and ${b}`, verdict: 'inconclusive', verdictText: NO_RUNS, rule: 'paired-95' };
   const j = judgeEffect({ effect: e, direction: 'greater' });
   return { claimId, measured: `${what}: ${formatEffect(e, PTS)}`, verdict: j.verdict, verdictText: j.text, rule: 'paired-95', detectable: formatDetectable(e, PTS) };
 }
@@ -329,7 +329,7 @@ function beats(runs: RunRecord[], claimId: string, a: string, b: string, what: s
 /** The claim "drop vs dense < 1 point at a real ratio >= 4": non-inferiority of ADMM − dense with a 1-point margin. */
 function within1(runs: RunRecord[], claimId: string, admm: string, dense: string): ClaimVerdict {
   const e = effectOf(pairedDiffs(runs, admm, dense, 'testAcc'));
-  if (e.n === 0) return { claimId, measured: 'not run in this profile', verdict: 'inconclusive', rule: 'ratio-and-non-inferiority' };
+  if (e.n === 0) return { claimId, measured: `no paired runs of ${admm} and ${dense}`, verdict: 'inconclusive', verdictText: NO_RUNS, rule: 'ratio-and-non-inferiority' };
   const ratio = Math.min(...armMetric(runs, admm, 'ratio'));
   const measured = `ADMM − dense ${formatEffect(e, PTS)} at a real ratio of ${ratio.toFixed(2)}x`;
   if (!(ratio >= 4)) return { claimId, measured, verdict: 'not reproduced', verdictText: 'not reproduced (ratio < 4x)', rule: 'ratio-and-non-inferiority', detectable: formatDetectable(e, PTS) };
