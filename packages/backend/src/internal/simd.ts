@@ -9,6 +9,10 @@ export interface SimdKernels {
   gemm_tn(x: number, dy: number, acc: number, p: number, ci: number, co: number): void;
   compare_f32(a: number, b: number, out: number, n: number, bStride: number, op: number): void;
   and_u8(a: number, b: number, out: number, n: number): void;
+  max_pool_grad(
+    x: number, dy: number, dx: number, batch: number, h: number, w: number, c: number, oh: number, ow: number,
+    sh: number, sw: number, dh: number, dw: number, eh: number, ew: number, pt: number, pl: number,
+  ): void;
   batch_to_channels(x: number, out: number, b0: number, n: number, h: number, w: number, c: number, hc: number, wc: number): void;
   batch_to_rows(x: number, out: number, b0: number, n: number, hw: number, c: number): void;
   depthwise_filter_grad(

@@ -2,6 +2,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import fc from 'fast-check';
 import { tf, seededArray } from '@trainkit/test-utils';
 import { initWasm, onBackend } from '../internal/test-helpers';
+import { setSimdDisabled } from '../internal/simd';
 
 beforeAll(initWasm);
 
@@ -24,7 +25,7 @@ describe('MaxPoolGrad on wasm matches cpu', () => {
           b: fc.integer({ min: 1, max: 3 }),
           h: fc.integer({ min: 1, max: 8 }),
           w: fc.integer({ min: 1, max: 8 }),
-          c: fc.integer({ min: 1, max: 5 }),
+          c: fc.integer({ min: 1, max: 11 }),
           k: fc.integer({ min: 1, max: 3 }),
           s: fc.integer({ min: 1, max: 3 }),
           pad: fc.constantFrom('same', 'valid'),
@@ -37,15 +38,22 @@ describe('MaxPoolGrad on wasm matches cpu', () => {
           let xv = seededArray(g.seed, g.b * g.h * g.w * g.c);
           // ReLU-like data: many exact zeros, so windows hold tied maxima.
           if (g.ties) xv = xv.map((v) => (v < 0.3 ? 0 : Math.round(v * 4) / 4));
-          const [wasm, cpu] = await both(() =>
+          const run = () =>
             tf.tidy(() => {
               const x = tf.tensor4d(xv, shape);
               const y = tf.maxPool(x, g.k, g.s, g.pad as 'same' | 'valid');
               const dy = tf.tensor(seededArray(g.seed + 1, y.size), y.shape);
               return tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: g.k, strides: g.s, pad: g.pad }) as tf.Tensor;
-            }),
-          );
+            });
+          const [wasm, cpu] = await both(run);
           expectSame(wasm, cpu, 1e-6);
+          // The JavaScript path too (no SIMD).
+          const prev = setSimdDisabled(true);
+          try {
+            expectSame(await onBackend('wasm', run), cpu, 1e-6);
+          } finally {
+            setSimdDisabled(prev);
+          }
         },
       ),
       { seed: 11, numRuns: 50 },
