@@ -6,7 +6,7 @@ import { castConfig, identityConfig, meanConfig, sumConfig } from './kernels/ele
 import { captureStock, markOurs, stockConfig } from './internal/stock';
 import { maxPoolGradConfig } from './kernels/max-pool-grad';
 import { tileConfig } from './kernels/tile';
-import { greaterConfig, greaterEqualConfig, lessConfig, lessEqualConfig, logicalAndConfig } from './kernels/compare';
+import { greaterConfig, greaterEqualConfig, lessConfig, lessEqualConfig, logicalAndConfig, selectConfig } from './kernels/compare';
 import {
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
@@ -32,6 +32,7 @@ export const wasmTrainingKernelNames: readonly string[] = [
   greaterConfig.kernelName,
   lessConfig.kernelName,
   logicalAndConfig.kernelName,
+  selectConfig.kernelName,
 ];
 
 const configs: readonly KernelConfig[] = [
@@ -53,13 +54,14 @@ const configs: readonly KernelConfig[] = [
   greaterConfig,
   lessConfig,
   logicalAndConfig,
+  selectConfig,
 ];
 
 /**
  * Registers trainkit's training kernels for the `wasm` backend: the conv/depthwise gradients stock
  * wasm lacks (`Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter`/`Input`, tfjs#8474), a
  * faster `Conv2DBackpropInput` (each composed from wasm's XNNPACK convolutions), a one-pass
- * `MaxPoolGrad`, leading-axes `Sum`/`Mean`, block-copy `Tile`, SIMD float32 comparisons and `LogicalAnd` (the ReLU6 / clipByValue gradient), the fused training-mode batch norm of {@link batchNormTraining} (forward and closed-form gradient), buffer-sharing `Identity`/`Cast`, and a `BatchMatMul` that keeps the transposed products of dense-layer gradients
+ * `MaxPoolGrad`, leading-axes `Sum`/`Mean`, block-copy `Tile`, SIMD float32 comparisons, `LogicalAnd` and `Select` (the ReLU6 / clipByValue gradient), the fused training-mode batch norm of {@link batchNormTraining} (forward and closed-form gradient), buffer-sharing `Identity`/`Cast`, and a `BatchMatMul` that keeps the transposed products of dense-layer gradients
  * on XNNPACK (stock wasm runs them in a scalar loop). Needs the stock wasm kernels registered
  * (import `@tensorflow/tfjs-backend-wasm` first): importing it afterwards re-registers its own
  * `Conv2DBackpropInput`/`MaxPoolGrad`/`BatchMatMul` over trainkit's, so call this again then.

@@ -96,6 +96,7 @@ describe('registerWasmTrainingKernels', () => {
       'LogicalAnd',
       'MaxPoolGrad',
       'Mean',
+      'Select',
       'Sum',
       'Tile',
       'TrainkitBatchNormTraining',

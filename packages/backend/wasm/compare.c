@@ -1,4 +1,4 @@
-// trainkit's wasm SIMD comparisons and logical-and for the ReLU6 / clipByValue gradient
+// trainkit's wasm SIMD comparisons, logical-and and select for the ReLU6 / clipByValue gradient
 // (src/kernels/compare.ts): bool outputs are one byte (0 or 1) per element, as tfjs stores them.
 // They run in tfjs' own wasm memory: no data, no stack, no globals. Built by scripts/build-wasm.mjs.
 #include <wasm_simd128.h>
@@ -42,4 +42,23 @@ void and_u8(const u8 *a, const u8 *b, u8 *out, u32 n) {
   u32 i = 0;
   for (; i + 16 <= n; i += 16) wasm_v128_store(out + i, wasm_v128_and(wasm_v128_load(a + i), wasm_v128_load(b + i)));
   for (; i < n; i++) out[i] = a[i] & b[i];
+}
+
+// out[i] = cond[i] ? a[i] : b[i] over n float32 values (cond: bytes of 0/1).
+__attribute__((export_name("select_f32")))
+void select_f32(const u8 *cond, const float *a, const float *b, float *out, u32 n) {
+  u32 i = 0;
+  const v128_t zero = wasm_i8x16_splat(0);
+  for (; i + 16 <= n; i += 16) {
+    // 16 condition bytes -> four all-ones/zero lane masks.
+    v128_t m8 = wasm_i8x16_ne(wasm_v128_load(cond + i), zero);
+    v128_t m16a = wasm_i16x8_extend_low_i8x16(m8), m16b = wasm_i16x8_extend_high_i8x16(m8);
+    v128_t m0 = wasm_i32x4_extend_low_i16x8(m16a), m1 = wasm_i32x4_extend_high_i16x8(m16a);
+    v128_t m2 = wasm_i32x4_extend_low_i16x8(m16b), m3 = wasm_i32x4_extend_high_i16x8(m16b);
+    wasm_v128_store(out + i, wasm_v128_bitselect(wasm_v128_load(a + i), wasm_v128_load(b + i), m0));
+    wasm_v128_store(out + i + 4, wasm_v128_bitselect(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4), m1));
+    wasm_v128_store(out + i + 8, wasm_v128_bitselect(wasm_v128_load(a + i + 8), wasm_v128_load(b + i + 8), m2));
+    wasm_v128_store(out + i + 12, wasm_v128_bitselect(wasm_v128_load(a + i + 12), wasm_v128_load(b + i + 12), m3));
+  }
+  for (; i < n; i++) out[i] = cond[i] ? a[i] : b[i];
 }

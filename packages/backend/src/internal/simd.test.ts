@@ -70,6 +70,7 @@ describe('wasm SIMD helpers', () => {
     run(fillBoth, () => k.compare_f32(4096, 8192, 16384, 37, 1, 0), [16384, 16384 + 37]);
     run(fillBoth, () => k.compare_f32(4096, 8192, 16384, 37, 0, 3), [16384, 16384 + 37]);
     run(fillBoth, () => k.and_u8(4096, 8192, 16384, 37), [16384, 16384 + 37]);
+    run(fillBoth, () => k.select_f32(4096, 8192, 9216, 16384, 37), [16384, 16384 + 37 * 4]);
     run(
       () => {
         fillBoth();

@@ -9,6 +9,7 @@ export interface SimdKernels {
   gemm_tn(x: number, dy: number, acc: number, p: number, ci: number, co: number): void;
   compare_f32(a: number, b: number, out: number, n: number, bStride: number, op: number): void;
   and_u8(a: number, b: number, out: number, n: number): void;
+  select_f32(cond: number, a: number, b: number, out: number, n: number): void;
   max_pool_grad(
     x: number, dy: number, dx: number, batch: number, h: number, w: number, c: number, oh: number, ow: number,
     sh: number, sw: number, dh: number, dw: number, eh: number, ew: number, pt: number, pl: number,

@@ -1,4 +1,4 @@
-import { Greater, GreaterEqual, Less, LessEqual, LogicalAnd, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { Greater, GreaterEqual, Less, LessEqual, LogicalAnd, Select, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { markOurs, stockKernel } from '../internal/stock';
 import { heapOffset, simdKernels } from '../internal/simd';
 
@@ -35,6 +35,17 @@ const logicalAnd = markOurs((args) => {
   return out;
 });
 
+const select = markOurs((args) => {
+  const { condition, t, e } = args.inputs as { condition: TensorInfo; t: TensorInfo; e: TensorInfo };
+  const simd = simdKernels(args.backend);
+  if (simd == null || condition.dtype !== 'bool' || t.dtype !== 'float32' || e.dtype !== 'float32' || !sameShape(condition, t) || !sameShape(t, e)) {
+    return stockKernel(Select)(args);
+  }
+  const out = (args.backend as unknown as OutBackend).makeOutput(t.shape.slice(), 'float32');
+  simd.select_f32(heapOffset(args.backend, condition), heapOffset(args.backend, t), heapOffset(args.backend, e), heapOffset(args.backend, out), util.sizeFromShape(t.shape));
+  return out;
+});
+
 /** wasm `GreaterEqual` (SIMD for float32, same shape or vs a scalar). */
 export const greaterEqualConfig: KernelConfig = { kernelName: GreaterEqual, backendName: 'wasm', kernelFunc: compare(GreaterEqual, 0) };
 /** wasm `LessEqual` (SIMD for float32, same shape or vs a scalar). */
@@ -45,3 +56,5 @@ export const greaterConfig: KernelConfig = { kernelName: Greater, backendName: '
 export const lessConfig: KernelConfig = { kernelName: Less, backendName: 'wasm', kernelFunc: compare(Less, 3) };
 /** wasm `LogicalAnd` (SIMD for same-shape bools). */
 export const logicalAndConfig: KernelConfig = { kernelName: LogicalAnd, backendName: 'wasm', kernelFunc: logicalAnd };
+/** wasm `Select` (`tf.where`; SIMD when condition, t and e share one shape and t, e are float32). */
+export const selectConfig: KernelConfig = { kernelName: Select, backendName: 'wasm', kernelFunc: select };
