@@ -79,6 +79,15 @@ describe('wasm SIMD helpers', () => {
       () => k.max_pool_grad(4096, 8192, 16384, 2, 4, 4, 9, 2, 2, 2, 2, 1, 1, 2, 2, 0, 0),
       [16384, 16384 + 288 * 4],
     );
+    // filter gradient, few channels: x [2, 4, 4, 9] as ci = 9 (tails), 3x3 'same', acc64 at 32768, acc32 scratch after it.
+    run(
+      () => {
+        fillBoth();
+        new Float64Array(memory.buffer, 32768, 729).fill(0);
+      },
+      () => k.filter_grad(4096, 8192, 32768 + 729 * 8, 32768, 2, 4, 4, 9, 4, 4, 9, 3, 3, 1, 1, 1, 1, 1, 1),
+      [32768, 32768 + 729 * 12],
+    );
     run(fillBoth, () => k.gemm_tn(4096, 8192, 32768, 48, 6, 6), [32768, 32768 + 36 * 8]);
     run(fillBn, () => k.bn_affine(8192, 4096, 12288, 12288 + 36, 12288 + 72, 12288 + 108, 16384, 32, 9), [16384, 16384 + 288 * 4]);
   });

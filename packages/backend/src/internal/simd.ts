@@ -10,6 +10,10 @@ export interface SimdKernels {
   compare_f32(a: number, b: number, out: number, n: number, bStride: number, op: number): void;
   and_u8(a: number, b: number, out: number, n: number): void;
   select_f32(cond: number, a: number, b: number, out: number, n: number): void;
+  filter_grad(
+    x: number, dy: number, acc32: number, acc64: number, batch: number, h: number, w: number, ci: number, oh: number, ow: number,
+    co: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number,
+  ): void;
   max_pool_grad(
     x: number, dy: number, dx: number, batch: number, h: number, w: number, c: number, oh: number, ow: number,
     sh: number, sw: number, dh: number, dw: number, eh: number, ew: number, pt: number, pl: number,
@@ -87,4 +91,11 @@ export function setSimdDisabled(off: boolean): boolean {
   const prev = disabled;
   disabled = off;
   return prev;
+}
+
+/** Whether `backend` is tfjs' threaded wasm build (its memory is shared). @internal */
+export function wasmThreaded(backend: unknown): boolean {
+  const wasm = (backend as Partial<SimdBackend>).wasm;
+  const memory = wasm?.asm?.memory ?? wasm?.wasmMemory;
+  return typeof SharedArrayBuffer !== 'undefined' && memory != null && memory.buffer instanceof SharedArrayBuffer;
 }

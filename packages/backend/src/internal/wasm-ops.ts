@@ -1,4 +1,4 @@
-import { getKernel, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, type backend_util, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs-core';
 import { heapOffset, simdKernels } from './simd';
 
 /** Minimal view of the wasm backend that kernels need (refcounted data ids). */
@@ -124,7 +124,7 @@ export class WasmOps {
     const simd = simdKernels(this.backend);
     if (simd == null) throw new Error('@trainkit/backend: gemmTN needs the wasm SIMD kernels');
     const be = this.heap();
-    const wasm = (this.backend as unknown as { wasm: { _malloc(n: number): number; _free(p: number): void; HEAPU8: Uint8Array; HEAPF64: Float64Array } }).wasm;
+    const wasm = this.wasm();
     const ptr = wasm._malloc(m * n * 8);
     try {
       wasm.HEAPU8.fill(0, ptr, ptr + m * n * 8);
@@ -136,6 +136,33 @@ export class WasmOps {
     } finally {
       wasm._free(ptr);
     }
+  }
+
+  /** Filter gradient `[KH, KW, Ci, Co]` by the SIMD kernel, x and dy read in place (float64 totals). */
+  filterGradDirect(x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+    const simd = simdKernels(this.backend);
+    if (simd == null) throw new Error('@trainkit/backend: filterGradDirect needs the wasm SIMD kernels');
+    const [B, H, W, Ci] = x.shape as [number, number, number, number];
+    const { filterHeight: KH, filterWidth: KW, outHeight: OH, outWidth: OW, outChannels: Co } = info;
+    const n = KH * KW * Ci * Co;
+    const wasm = this.wasm();
+    const ptr = wasm._malloc(n * 12);
+    try {
+      // Float64 totals first (8-byte aligned), then the float32 scratch.
+      wasm.HEAPU8.fill(0, ptr, ptr + n * 8);
+      simd.filter_grad(heapOffset(this.backend, x), heapOffset(this.backend, dy), ptr + n * 8, ptr, B, H, W, Ci, OH, OW, Co, KH, KW,
+        info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left);
+      const out = this.heap().makeOutput([KH, KW, Ci, Co], 'float32');
+      this.temps.push(out);
+      this.heap().typedArrayFromHeap(out).set(new Float64Array(wasm.HEAPF64.buffer, ptr, n));
+      return out;
+    } finally {
+      wasm._free(ptr);
+    }
+  }
+
+  private wasm(): { _malloc(n: number): number; _free(p: number): void; HEAPU8: Uint8Array; HEAPF64: Float64Array } {
+    return (this.backend as unknown as { wasm: ReturnType<WasmOps['wasm']> }).wasm;
   }
 
   private heap(): { makeOutput(shape: number[], dtype: string): TensorInfo; typedArrayFromHeap(t: TensorInfo): Float32Array } {

@@ -2,7 +2,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import fc from 'fast-check';
 import { tf, seededArray, expectCloseToScale as expectValuesCloseToScale } from '@trainkit/test-utils';
 import { initWasm, onBackend } from '../internal/test-helpers';
-import { setFilterGradChunkBytes } from './conv2d-grad';
+import { directFilterGradWins, setFilterGradChunkBytes } from './conv2d-grad';
 import { setSimdDisabled } from '../internal/simd';
 
 /** Runs `check` on the wasm SIMD helpers and again on their JavaScript fallback. */
@@ -131,6 +131,27 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
         onBackend(be, () =>
           tf.tidy(() =>
             tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, [b, h, w, ci]), dy: tf.tensor4d(dyv, [b, h, w, co]) }, { strides: [1, 1], pad, dataFormat: 'NHWC', filterShape: [1, 1, ci, co] }) as tf.Tensor,
+          ),
+        );
+      const cpu = await run('cpu');
+      await bothPaths(async () => expectCloseToScale(await run('wasm'), cpu));
+    }
+  });
+
+  it('the direct SIMD filter gradient at layer sizes (16-channel blocks and tails, strides, wide rows) matches cpu', async () => {
+    for (const [b, h, ci, co, k, st, pad] of [
+      [8, 20, 24, 40, 3, 2, 'same'],
+      [4, 32, 3, 16, 3, 1, 'same'],
+      [2, 17, 7, 21, 5, 1, 'valid'],
+    ] as Array<[number, number, number, number, number, number, 'same' | 'valid']>) {
+      const info = tf.backend_util.computeConv2DInfo([b, h, h, ci], [k, k, ci, co], st, 1, pad);
+      expect(directFilterGradWins(ci, info.outWidth, false)).toBe(true);
+      const xv = seededArray(b * ci, b * h * h * ci);
+      const dyv = seededArray(co, info.outShape.reduce((p, q) => p * q));
+      const run = (be: string) =>
+        onBackend(be, () =>
+          tf.tidy(() =>
+            tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, [b, h, h, ci]), dy: tf.tensor(dyv, info.outShape) }, { strides: st, pad, dataFormat: 'NHWC', filterShape: [k, k, ci, co] }) as tf.Tensor,
           ),
         );
       const cpu = await run('cpu');
