@@ -6,7 +6,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { initNodeWasmThreads } from './node-threads';
 import { onBackend } from './internal/test-helpers';
-import { simdKernels } from './internal/simd';
+import { simdKernels, wasmThreaded } from './internal/simd';
 
 // Each vitest file runs in its own process (pool 'forks'), so wasm starts here, threaded.
 let threads = 0;
@@ -31,6 +31,7 @@ describe('initNodeWasmThreads', () => {
     expect(be.wasm.HEAPU8.buffer).toBeInstanceOf(SharedArrayBuffer);
     // trainkit's SIMD helpers load their shared-memory build here.
     expect(simdKernels(be)).not.toBeNull();
+    expect(wasmThreaded(be)).toBe(true);
   });
 
   it('threaded convolutions and their gradients (trainkit kernels) match cpu', async () => {

@@ -42,7 +42,7 @@ export function conv2dFilterGrad(ops: WasmOps, x: TensorInfo, dy: TensorInfo, in
     const g = ops.run('BatchMatMul', { a: ops.reshape(x, [1, B * H * W, Ci]), b: ops.reshape(dy, [1, B * H * W, info.outChannels]) }, { transposeA: true, transposeB: false });
     return ops.reshape(g, [1, 1, Ci, info.outChannels]);
   }
-  if (x.dtype === 'float32' && simdKernels(ops.backend) != null && directFilterGradWins(Ci, info.outWidth, wasmThreaded(ops.backend))) {
+  if (x.dtype === 'float32' && simdKernels(ops.backend) != null && directFilterGradWins(Ci, info.outWidth, wasmThreaded(ops.backend), info.filterHeight * info.filterWidth * Ci * info.outChannels)) {
     return ops.filterGradDirect(x, dy, info);
   }
   // The batch is the reduction axis of this convolution. One huge reduction streams the whole
@@ -59,13 +59,14 @@ export function conv2dFilterGrad(ops: WasmOps, x: TensorInfo, dy: TensorInfo, in
  * Whether trainkit's SIMD filter gradient beats XNNPACK's convolution form, which re-packs all of dy on every call,
  * single-threaded. Measured (batch 128, 1 thread, CPU ms, SIMD vs XNNPACK): 28x28x1→16 1.3 vs 12.4, 32x32x3→16 9.0 vs
  * 22.9, 32x32x16→16 22 vs 51, 16x16x32→32 30 vs 40, 8x8x64→64 25 vs 37, 8x8x128→256 259 vs 270, 4x4x256→256 154 vs
- * 125, 2x2x256→256 58 vs 32. Narrow outputs reload the accumulators too often; XNNPACK's threads (shared memory) win
- * from 8 columns down.
+ * 125, 2x2x256→256 58 vs 32; with 2 XNNPACK threads (wall ms) 32x32x16→16 25 vs 47, 16x16x32→32 25 vs 40, 32x32x16→32
+ * stride 2 15 vs 28. Narrow outputs reload the accumulators (`accFloats` = KH·KW·Ci·Co) too often; with XNNPACK's
+ * threads (shared memory) 8 columns win only while the accumulators stay in L2.
  *
  * @internal
  */
-export function directFilterGradWins(ci: number, outWidth: number, threaded: boolean): boolean {
-  return ci <= 4 || outWidth >= 16 || (outWidth >= 8 && !threaded);
+export function directFilterGradWins(ci: number, outWidth: number, threaded: boolean, accFloats = 0): boolean {
+  return ci <= 4 || outWidth >= 16 || (outWidth >= 8 && (!threaded || accFloats <= 1 << 16));
 }
 
 let chunkBytes = 1 << 22;
