@@ -31,6 +31,9 @@ interface WasmModuleLike {
   wasmMemory?: WebAssembly.Memory;
   _malloc(bytes: number): number;
   _free(ptr: number): void;
+  HEAPU8: Uint8Array;
+  HEAPF32: Float32Array;
+  HEAPF64: Float64Array;
 }
 
 /** The parts of tfjs' wasm backend the SIMD kernels use. @internal */
@@ -63,7 +66,7 @@ export function simdKernels(backend: unknown): SimdKernels | null {
   const known = instances.get(wasm);
   if (known !== undefined) return known;
   let kernels: SimdKernels | null = null;
-  const memory = wasm.asm?.memory ?? wasm.wasmMemory;
+  const memory = memoryOf(wasm);
   if (memory instanceof WebAssembly.Memory) {
     try {
       const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
@@ -95,7 +98,26 @@ export function setSimdDisabled(off: boolean): boolean {
 
 /** Whether `backend` is tfjs' threaded wasm build (its memory is shared). @internal */
 export function wasmThreaded(backend: unknown): boolean {
-  const wasm = (backend as Partial<SimdBackend>).wasm;
-  const memory = wasm?.asm?.memory ?? wasm?.wasmMemory;
+  const memory = memoryOf((backend as Partial<SimdBackend>).wasm);
   return typeof SharedArrayBuffer !== 'undefined' && memory != null && memory.buffer instanceof SharedArrayBuffer;
+}
+
+/** tfjs' wasm memory: exported by its plain build, imported (and kept on the module) by its threaded one. */
+function memoryOf(wasm: WasmModuleLike | undefined): WebAssembly.Memory | undefined {
+  return wasm?.asm?.memory ?? wasm?.wasmMemory;
+}
+
+/**
+ * Runs `fn` with `bytes` of zeroed wasm heap scratch (from tfjs' allocator, 8-byte aligned), freed after, also on
+ * error. Read heap views inside `fn` only after any allocation: one may grow the memory. @internal
+ */
+export function withScratch<T>(backend: unknown, bytes: number, fn: (ptr: number, wasm: WasmModuleLike) => T): T {
+  const wasm = (backend as SimdBackend).wasm;
+  const ptr = wasm._malloc(bytes);
+  try {
+    wasm.HEAPU8.fill(0, ptr, ptr + bytes);
+    return fn(ptr, wasm);
+  } finally {
+    wasm._free(ptr);
+  }
 }

@@ -1,5 +1,5 @@
 import { getKernel, type backend_util, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs-core';
-import { heapOffset, simdKernels } from './simd';
+import { heapOffset, simdKernels, withScratch, type SimdKernels } from './simd';
 
 /** Minimal view of the wasm backend that kernels need (refcounted data ids). */
 export interface WasmBackendLike extends KernelBackend {
@@ -121,48 +121,38 @@ export class WasmOps {
 
   /** `out[i, j] = Σ_r a[r, i] · b[r, j]` over `p` rows (a: [p, m], b: [p, n]), by the SIMD kernel, shaped `shape`. */
   gemmTN(a: TensorInfo, b: TensorInfo, p: number, m: number, n: number, shape: number[]): TensorInfo {
-    const simd = simdKernels(this.backend);
-    if (simd == null) throw new Error('@trainkit/backend: gemmTN needs the wasm SIMD kernels');
-    const be = this.heap();
-    const wasm = this.wasm();
-    const ptr = wasm._malloc(m * n * 8);
-    try {
-      wasm.HEAPU8.fill(0, ptr, ptr + m * n * 8);
-      simd.gemm_tn(heapOffset(this.backend, a), heapOffset(this.backend, b), ptr, p, m, n);
-      const out = be.makeOutput(shape, 'float32');
-      this.temps.push(out);
-      be.typedArrayFromHeap(out).set(new Float64Array(wasm.HEAPF64.buffer, ptr, m * n));
-      return out;
-    } finally {
-      wasm._free(ptr);
-    }
+    const simd = this.simd('gemmTN');
+    return this.fromTotals(m * n, 0, shape, (ptr) => simd.gemm_tn(heapOffset(this.backend, a), heapOffset(this.backend, b), ptr, p, m, n));
   }
 
   /** Filter gradient `[KH, KW, Ci, Co]` by the SIMD kernel, x and dy read in place (float64 totals). */
   filterGradDirect(x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
-    const simd = simdKernels(this.backend);
-    if (simd == null) throw new Error('@trainkit/backend: filterGradDirect needs the wasm SIMD kernels');
+    const simd = this.simd('filterGradDirect');
     const [B, H, W, Ci] = x.shape as [number, number, number, number];
     const { filterHeight: KH, filterWidth: KW, outHeight: OH, outWidth: OW, outChannels: Co } = info;
     const n = KH * KW * Ci * Co;
-    const wasm = this.wasm();
-    const ptr = wasm._malloc(n * 12);
-    try {
-      // Float64 totals first (8-byte aligned), then the float32 scratch.
-      wasm.HEAPU8.fill(0, ptr, ptr + n * 8);
+    // After the float64 totals, the kernel's float32 scratch.
+    return this.fromTotals(n, n * 4, [KH, KW, Ci, Co], (ptr) =>
       simd.filter_grad(heapOffset(this.backend, x), heapOffset(this.backend, dy), ptr + n * 8, ptr, B, H, W, Ci, OH, OW, Co, KH, KW,
-        info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left);
-      const out = this.heap().makeOutput([KH, KW, Ci, Co], 'float32');
+        info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left),
+    );
+  }
+
+  private simd(what: string): SimdKernels {
+    const simd = simdKernels(this.backend);
+    if (simd == null) throw new Error(`@trainkit/backend: ${what} needs the wasm SIMD kernels`);
+    return simd;
+  }
+
+  /** Runs `fill` on `n` zeroed float64 totals (+ `extra` scratch bytes) and returns them as a float32 tensor. */
+  private fromTotals(n: number, extra: number, shape: number[], fill: (ptr: number) => void): TensorInfo {
+    return withScratch(this.backend, n * 8 + extra, (ptr, wasm) => {
+      fill(ptr);
+      const out = this.heap().makeOutput(shape, 'float32');
       this.temps.push(out);
       this.heap().typedArrayFromHeap(out).set(new Float64Array(wasm.HEAPF64.buffer, ptr, n));
       return out;
-    } finally {
-      wasm._free(ptr);
-    }
-  }
-
-  private wasm(): { _malloc(n: number): number; _free(p: number): void; HEAPU8: Uint8Array; HEAPF64: Float64Array } {
-    return (this.backend as unknown as { wasm: ReturnType<WasmOps['wasm']> }).wasm;
+    });
   }
 
   private heap(): { makeOutput(shape: number[], dtype: string): TensorInfo; typedArrayFromHeap(t: TensorInfo): Float32Array } {

@@ -1,6 +1,6 @@
 import { engine, util, type GradConfig, type KernelConfig, type KernelFunc, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import { markOurs } from '../internal/stock';
-import { heapOffset, simdKernels, type SimdBackend } from '../internal/simd';
+import { heapOffset, simdKernels, withScratch } from '../internal/simd';
 
 /** Kernel name of trainkit's fused training-mode batch norm (wasm only): x, scale, offset → y, mean, variance. */
 export const BatchNormTraining = 'TrainkitBatchNormTraining';
@@ -17,17 +17,35 @@ interface HeapBackend {
   typedArrayFromHeap(t: TensorInfo): Float32Array;
 }
 
-type HeapModule = SimdBackend['wasm'] & { HEAPU8: Uint8Array; HEAPF32: Float32Array; HEAPF64: Float64Array };
+type Vec = Float32Array | Float64Array;
 
-/** Runs `fn` with `bytes` of zeroed wasm heap scratch (8-byte aligned), freed after. */
-function withScratch<T>(backend: unknown, bytes: number, fn: (ptr: number, wasm: HeapModule) => T): T {
-  const wasm = (backend as SimdBackend).wasm as HeapModule;
-  const ptr = wasm._malloc(bytes);
-  try {
-    wasm.HEAPU8.fill(0, ptr, ptr + bytes);
-    return fn(ptr, wasm);
-  } finally {
-    wasm._free(ptr);
+/** Per channel, from the shifted sums s1 = Σ(x − shift), s2 = Σ(x − shift)²: mean, biased variance, a = scale/√(var+ε). */
+function channelStats(s1: Vec, s2: Vec, shift: Vec, g: Vec, n: number, eps: number, mean: Vec, variance: Vec, a: Vec): void {
+  for (let j = 0; j < s1.length; j++) {
+    const m1 = (s1[j] as number) / n;
+    const v = Math.max((s2[j] as number) / n - m1 * m1, 0);
+    mean[j] = (shift[j] as number) + m1;
+    variance[j] = v;
+    a[j] = (g[j] as number) / Math.sqrt(v + eps);
+  }
+}
+
+/**
+ * Per channel, the closed-form gradient's coefficients dx = A·dy + B·(x − mean) + C, and dscale, doffset, from
+ * Σdy and Σdy·(x − mean).
+ */
+function gradCoefficients(
+  sdy: Vec, sdyx: Vec, vr: Vec, g: Vec, dm: Vec, dv: Vec, n: number, eps: number,
+  A: Vec, B: Vec, C: Vec, dscale: Vec, doffset: Vec,
+): void {
+  for (let j = 0; j < sdy.length; j++) {
+    const r = 1 / Math.sqrt((vr[j] as number) + eps);
+    const gr = (g[j] as number) * r;
+    A[j] = gr;
+    B[j] = (-gr * r * r * (sdyx[j] as number) + 2 * (dv[j] as number)) / n;
+    C[j] = (-gr * (sdy[j] as number) + (dm[j] as number)) / n;
+    dscale[j] = r * (sdyx[j] as number);
+    doffset[j] = sdy[j] as number;
   }
 }
 
@@ -103,15 +121,7 @@ const forward = markOurs((args) => {
       const g = be.typedArrayFromHeap(scale);
       const mean = be.typedArrayFromHeap(meanOut);
       const variance = be.typedArrayFromHeap(varOut);
-      const a = new Float32Array(wasm.HEAPF32.buffer, p + 20 * c, c);
-      for (let j = 0; j < c; j++) {
-        const m1 = (s1[j] as number) / n;
-        const m = (xs[j] as number) + m1;
-        const v = Math.max((s2[j] as number) / n - m1 * m1, 0);
-        mean[j] = m;
-        variance[j] = v;
-        a[j] = (g[j] as number) / Math.sqrt(v + eps);
-      }
+      channelStats(s1, s2, xs, g, n, eps, mean, variance, new Float32Array(wasm.HEAPF32.buffer, p + 20 * c, c));
       simd.bn_affine(px, px, heapOffset(args.backend, meanOut), p + 16 * c, p + 20 * c, heapOffset(args.backend, offset), heapOffset(args.backend, y), n, c);
     });
     return [y, meanOut, varOut];
@@ -154,15 +164,8 @@ const forward = markOurs((args) => {
   const b = new Float64Array(c);
   const mean = be.typedArrayFromHeap(meanOut);
   const variance = be.typedArrayFromHeap(varOut);
-  for (let j = 0; j < c; j++) {
-    const m1 = (s1[j] as number) / n;
-    const m = (shift[j] as number) + m1;
-    const v = Math.max((s2[j] as number) / n - m1 * m1, 0);
-    mean[j] = m;
-    variance[j] = v;
-    a[j] = (g[j] as number) / Math.sqrt(v + eps);
-    b[j] = (o[j] as number) - m * (a[j] as number);
-  }
+  channelStats(s1, s2, shift, g, n, eps, mean, variance, a);
+  for (let j = 0; j < c; j++) b[j] = (o[j] as number) - ((shift[j] as number) + (s1[j] as number) / n) * (a[j] as number);
   affine(xs, ys, n, c, a, b);
   return [y, meanOut, varOut];
 });
@@ -199,15 +202,7 @@ const backward = markOurs((args) => {
       const dv = be.typedArrayFromHeap(ins.dvariance);
       const dscale = be.typedArrayFromHeap(dscaleOut);
       const doffset = be.typedArrayFromHeap(doffsetOut);
-      for (let j = 0; j < c; j++) {
-        const r = 1 / Math.sqrt((vr[j] as number) + eps);
-        const gr = (g[j] as number) * r;
-        A[j] = gr;
-        B[j] = (-gr * r * r * (sdyx[j] as number) + 2 * (dv[j] as number)) / n;
-        C[j] = (-gr * (sdy[j] as number) + (dm[j] as number)) / n;
-        dscale[j] = r * (sdyx[j] as number);
-        doffset[j] = sdy[j] as number;
-      }
+      gradCoefficients(sdy, sdyx, vr, g, dm, dv, n, eps, A, B, C, dscale, doffset);
       simd.bn_affine(heapOffset(args.backend, ins.dy), heapOffset(args.backend, x), pm, p + 16 * c, p + 20 * c, p + 24 * c, heapOffset(args.backend, dxOut), n, c);
     });
     return [dxOut, dscaleOut, doffsetOut];
@@ -254,16 +249,9 @@ const backward = markOurs((args) => {
   const C = new Float64Array(c);
   const dscale = be.typedArrayFromHeap(dscaleOut);
   const doffset = be.typedArrayFromHeap(doffsetOut);
-  for (let j = 0; j < c; j++) {
-    const r = 1 / Math.sqrt((vr[j] as number) + eps);
-    const gr = (g[j] as number) * r;
-    A[j] = gr;
-    B[j] = (-gr * r * r * (sdyx[j] as number) + 2 * (dv[j] as number)) / n;
-    // Folds −B·mean into the constant so the second pass is dx = A·dy + B·x + C.
-    C[j] = (-gr * (sdy[j] as number) + (dm[j] as number)) / n - (B[j] as number) * (m[j] as number);
-    dscale[j] = r * (sdyx[j] as number);
-    doffset[j] = sdy[j] as number;
-  }
+  gradCoefficients(sdy, sdyx, vr, g, dm, dv, n, eps, A, B, C, dscale, doffset);
+  // Folds −B·mean into the constant so the second pass is dx = A·dy + B·x + C.
+  for (let j = 0; j < c; j++) C[j] = (C[j] as number) - (B[j] as number) * (m[j] as number);
   affine2(dys, xs, dx, n, c, A, B, C);
   return [dxOut, dscaleOut, doffsetOut];
 });

@@ -9,7 +9,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { withOps, type WasmOps } from '../internal/wasm-ops';
-import { heapOffset, simdKernels, type SimdBackend } from '../internal/simd';
+import { heapOffset, simdKernels, withScratch } from '../internal/simd';
 import { dilateSpatial, fullCorrelationInput } from './conv2d-grad';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -40,18 +40,13 @@ export function depthwiseFilterGrad(backend: unknown, x: TensorInfo, dy: TensorI
   const simd = M === 1 ? simdKernels(backend) : null;
   if (simd != null) {
     // wasm SIMD: float32 sums over one sample's pixels, float64 across samples.
-    const wasm = (backend as SimdBackend).wasm as SimdBackend['wasm'] & { HEAPF64: Float64Array };
     const n = KH * KW * CM;
-    const ptr = wasm._malloc(n * 8);
-    try {
-      new Float64Array(wasm.HEAPF64.buffer, ptr, n).fill(0);
+    return withScratch(backend, n * 8, (ptr, wasm) => {
       simd.depthwise_filter_grad(heapOffset(backend, x), heapOffset(backend, dy), ptr, B, H, W, C, OH, OW, KH, KW, sh, sw, dh, dw, pT, pL);
       const out = be.makeOutput([KH, KW, C, M], 'float32');
       be.typedArrayFromHeap(out).set(new Float64Array(wasm.HEAPF64.buffer, ptr, n));
       return out;
-    } finally {
-      wasm._free(ptr);
-    }
+    });
   }
   const xv = be.typedArrayFromHeap(x);
   const dyv = be.typedArrayFromHeap(dy);
