@@ -1,4 +1,5 @@
-import { describe, expect, it, beforeAll } from 'vitest';
+import { describe, expect, it, beforeAll, vi } from 'vitest';
+import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
 import { tf, seededArray } from '@trainkit/test-utils';
 import { TrainkitError } from '@trainkit/core';
@@ -6,7 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { initNodeWasmThreads } from './node-threads';
 import { onBackend } from './internal/test-helpers';
-import { simdKernels, wasmThreaded } from './internal/simd';
+import { setSimdPoolDisabled, simdKernels, simdPool, simdPoolReady, splitRange, wasmThreaded } from './internal/simd';
 
 // Each vitest file runs in its own process (pool 'forks'), so wasm starts here, threaded.
 let threads = 0;
@@ -52,6 +53,67 @@ describe('initNodeWasmThreads', () => {
     expect(maxRelErr(got.values, ref.values)).toBeLessThanOrEqual(1e-4);
   });
 
+  it("splits trainkit's SIMD filter gradients over a worker thread, matching cpu (random shapes, batch 1–16, channels 1–64)", { timeout: 120_000 }, async () => {
+    const be = tf.engine().registry['wasm'] as object;
+    const pool = await simdPoolReady(be);
+    expect(pool?.size).toBe(2);
+    expect(simdPool(be)).toBe(pool);
+    const run = vi.spyOn(pool!, 'run');
+    const split = new Map<string, number>();
+    const geometry = fc.record({
+      b: fc.integer({ min: 1, max: 16 }),
+      h: fc.integer({ min: 1, max: 10 }),
+      ci: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 6, max: 64 })),
+      co: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 6, max: 64 })),
+      k: fc.constantFrom(1, 3),
+      s: fc.constantFrom(1, 2),
+      pad: fc.constantFrom<'same' | 'valid'>('same', 'valid'),
+      depthwise: fc.boolean(),
+      seed: fc.integer({ min: 1, max: 1e6 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(geometry, async (g) => {
+        if (g.pad === 'valid' && g.h < g.k) return;
+        const x0 = seededArray(g.seed, g.b * g.h * g.h * g.ci);
+        const w0 = seededArray(g.seed + 1, g.k * g.k * g.ci * (g.depthwise ? 1 : g.co));
+        const dw = (backend: string) =>
+          onBackend(backend, () =>
+            tf.tidy(() => {
+              const x = tf.tensor4d(x0, [g.b, g.h, g.h, g.ci]);
+              const w = tf.tensor4d(w0, [g.k, g.k, g.ci, g.depthwise ? 1 : g.co]);
+              const f = (a: tf.Tensor) =>
+                tf.sum(tf.square(g.depthwise ? tf.depthwiseConv2d(x, a as tf.Tensor4D, g.s, g.pad) : tf.conv2d(x, a as tf.Tensor4D, g.s, g.pad)));
+              return tf.grad(f)(w);
+            }),
+          );
+        const ref = await dw('cpu');
+        const got = await dw('wasm');
+        expect(got.shape).toEqual(ref.shape);
+        expect(maxRelErr(got.values, ref.values)).toBeLessThanOrEqual(1e-4);
+        const prev = setSimdPoolDisabled(true);
+        try {
+          expect(maxRelErr((await dw('wasm')).values, ref.values)).toBeLessThanOrEqual(1e-4);
+        } finally {
+          setSimdPoolDisabled(prev);
+        }
+      }),
+      { seed: 7, numRuns: 40 },
+    );
+    for (const [fn, calls] of run.mock.calls) if (calls.length === 2) split.set(fn, (split.get(fn) ?? 0) + 1);
+    // Each split kernel ran on both threads at least once; one sample (or row) is never split.
+    expect(split.get('filter_grad')).toBeGreaterThan(0);
+    expect(split.get('gemm_tn')).toBeGreaterThan(0);
+    expect(split.get('depthwise_filter_grad')).toBeGreaterThan(0);
+    run.mockRestore();
+  });
+
+  it('splits ranges evenly without empty parts', () => {
+    expect(splitRange(128, 2)).toEqual([[0, 64], [64, 64]]);
+    expect(splitRange(5, 2)).toEqual([[0, 2], [2, 3]]);
+    expect(splitRange(1, 2)).toEqual([[0, 1]]);
+    expect(splitRange(7, 3)).toEqual([[0, 2], [2, 2], [4, 3]]);
+  });
+
   // Normally ~2 s; threads that wait on each other can take far longer when other processes hold the cores.
   it('grows neither tensors nor the wasm heap over 200 threaded training steps', { timeout: 180_000 }, async () => {
     await tf.setBackend('wasm');
@@ -91,7 +153,11 @@ describe('initNodeWasmThreads', () => {
       'await initNodeWasmThreads(2);',
       "await tf.setBackend('wasm');",
       "const w = tf.variable(tf.ones([3, 3, 3, 4]));",
-      "tf.train.sgd(0.1).minimize(() => tf.sum(tf.conv2d(tf.ones([2, 8, 8, 3]), w, 1, 'same')));",
+      "const step = () => tf.train.sgd(0.1).minimize(() => tf.sum(tf.conv2d(tf.ones([2, 8, 8, 3]), w, 1, 'same')));",
+      // The SIMD pool starts in the background on the first step; the second splits over it.
+      'step();',
+      'await new Promise((r) => setTimeout(r, 2000));',
+      'step();',
       "console.log('done', (await w.data())[0]);",
     ].join('\n');
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8', timeout: 60_000 });

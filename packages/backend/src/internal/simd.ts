@@ -1,5 +1,8 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { SIMD_MODULES } from './simd-binary';
+import { simdPoolFor, type SimdPool } from './simd-pool';
+
+export type { SimdPool } from './simd-pool';
 
 /** trainkit's wasm SIMD helpers (the modules built from wasm/*.c), running in tfjs' own wasm memory. @internal */
 export interface SimdKernels {
@@ -27,6 +30,7 @@ export interface SimdKernels {
 }
 
 interface WasmModuleLike {
+  tfjs?: { getThreadsCount?: () => number };
   asm?: { memory?: WebAssembly.Memory };
   wasmMemory?: WebAssembly.Memory;
   _malloc(bytes: number): number;
@@ -42,8 +46,9 @@ export interface SimdBackend {
   getMemoryOffset(dataId: object): number;
 }
 
-const instances = new WeakMap<object, SimdKernels | null>();
+const instances = new WeakMap<object, { kernels: SimdKernels; memory: WebAssembly.Memory; modules: WebAssembly.Module[] } | null>();
 let disabled = false;
+let poolDisabled = false;
 
 function decode(b64: string): Uint8Array<ArrayBuffer> {
   const s = atob(b64);
@@ -63,25 +68,77 @@ export function simdKernels(backend: unknown): SimdKernels | null {
   if (disabled) return null;
   const wasm = (backend as Partial<SimdBackend>).wasm;
   if (wasm == null || typeof (backend as SimdBackend).getMemoryOffset !== 'function') return null;
+  return instance(wasm)?.kernels ?? null;
+}
+
+function instance(wasm: WasmModuleLike) {
   const known = instances.get(wasm);
   if (known !== undefined) return known;
-  let kernels: SimdKernels | null = null;
+  let found: { kernels: SimdKernels; memory: WebAssembly.Memory; modules: WebAssembly.Module[] } | null = null;
   const memory = memoryOf(wasm);
   if (memory instanceof WebAssembly.Memory) {
     try {
       const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
       const all: Record<string, unknown> = {};
+      const modules: WebAssembly.Module[] = [];
       for (const m of Object.values(SIMD_MODULES)) {
         const mod = new WebAssembly.Module(decode(shared ? m.shared : m.plain));
+        modules.push(mod);
         Object.assign(all, new WebAssembly.Instance(mod, { env: { memory } }).exports);
       }
-      kernels = all as unknown as SimdKernels;
+      found = { kernels: all as unknown as SimdKernels, memory, modules };
     } catch {
-      kernels = null;
+      found = null;
     }
   }
-  instances.set(wasm, kernels);
-  return kernels;
+  instances.set(wasm, found);
+  return found;
+}
+
+function poolState(backend: unknown) {
+  if (disabled || poolDisabled) return null;
+  const wasm = (backend as Partial<SimdBackend>).wasm;
+  if (wasm == null || typeof (backend as SimdBackend).getMemoryOffset !== 'function') return null;
+  const inst = instance(wasm);
+  if (inst == null) return null;
+  let threads = 1;
+  try {
+    threads = wasm.tfjs?.getThreadsCount?.() ?? 1;
+  } catch {
+    threads = 1;
+  }
+  return simdPoolFor(wasm, inst.memory, inst.modules, inst.kernels as unknown as Record<string, (...a: number[]) => void>, threads);
+}
+
+/**
+ * Worker threads for the SIMD kernels on tfjs' threaded build (as many as its XNNPACK threads), started in the
+ * background on first call: null until they run, and on a single-threaded build. @internal
+ */
+export function simdPool(backend: unknown): SimdPool | null {
+  return poolState(backend)?.pool ?? null;
+}
+
+/** Starts {@link simdPool} and resolves once it runs (null where there is none). @internal */
+export async function simdPoolReady(backend: unknown): Promise<SimdPool | null> {
+  return (await poolState(backend)?.ready) ?? null;
+}
+
+/** Test hook: keeps the SIMD kernels on this thread (true) or lets them split again; returns the previous setting. @internal */
+export function setSimdPoolDisabled(off: boolean): boolean {
+  const prev = poolDisabled;
+  poolDisabled = off;
+  return prev;
+}
+
+/** Even split of `n` items into at most `parts` ranges, none empty: [start, count] each. @internal */
+export function splitRange(n: number, parts: number): Array<[number, number]> {
+  const k = Math.max(1, Math.min(parts, n));
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < k; i++) {
+    const a = Math.floor((i * n) / k);
+    out.push([a, Math.floor(((i + 1) * n) / k) - a]);
+  }
+  return out;
 }
 
 /** Byte offset of a tensor's data in the wasm heap. @internal */

@@ -1,5 +1,5 @@
 import { getKernel, type backend_util, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs-core';
-import { heapOffset, simdKernels, withScratch, type SimdKernels } from './simd';
+import { heapOffset, simdKernels, simdPool, splitRange, withScratch, type SimdKernels } from './simd';
 
 /** Minimal view of the wasm backend that kernels need (refcounted data ids). */
 export interface WasmBackendLike extends KernelBackend {
@@ -121,38 +121,60 @@ export class WasmOps {
 
   /** `out[i, j] = Σ_r a[r, i] · b[r, j]` over `p` rows (a: [p, m], b: [p, n]), by the SIMD kernel, shaped `shape`. */
   gemmTN(a: TensorInfo, b: TensorInfo, p: number, m: number, n: number, shape: number[]): TensorInfo {
-    const simd = this.simd('gemmTN');
-    return this.fromTotals(m * n, 0, shape, (ptr) => simd.gemm_tn(heapOffset(this.backend, a), heapOffset(this.backend, b), ptr, p, m, n));
+    const pa = heapOffset(this.backend, a);
+    const pb = heapOffset(this.backend, b);
+    return this.splitTotals('gemm_tn', p, m * n, 0, shape, (r0, rows, acc) => [pa + r0 * m * 4, pb + r0 * n * 4, acc, rows, m, n]);
   }
 
   /** Filter gradient `[KH, KW, Ci, Co]` by the SIMD kernel, x and dy read in place (float64 totals). */
   filterGradDirect(x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
-    const simd = this.simd('filterGradDirect');
     const [B, H, W, Ci] = x.shape as [number, number, number, number];
     const { filterHeight: KH, filterWidth: KW, outHeight: OH, outWidth: OW, outChannels: Co } = info;
     const n = KH * KW * Ci * Co;
-    // After the float64 totals, the kernel's float32 scratch.
-    return this.fromTotals(n, n * 4, [KH, KW, Ci, Co], (ptr) =>
-      simd.filter_grad(heapOffset(this.backend, x), heapOffset(this.backend, dy), ptr + n * 8, ptr, B, H, W, Ci, OH, OW, Co, KH, KW,
-        info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left),
-    );
+    const px = heapOffset(this.backend, x);
+    const pd = heapOffset(this.backend, dy);
+    // After each part's float64 totals, the kernel's float32 scratch.
+    return this.splitTotals('filter_grad', B, n, n * 4, [KH, KW, Ci, Co], (b0, nb, acc) => [
+      px + b0 * H * W * Ci * 4, pd + b0 * OH * OW * Co * 4, acc + n * 8, acc, nb, H, W, Ci, OH, OW, Co, KH, KW,
+      info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left,
+    ]);
+  }
+
+  /**
+   * Runs SIMD kernel `fn` over `items` (samples or rows) split across {@link simdPool}'s threads: part k gets its
+   * range and its own zeroed block of `totals` float64 totals (+ `extra` scratch bytes); the parts' totals are
+   * summed in float64 and returned as a float32 tensor shaped `shape`.
+   */
+  splitTotals(fn: keyof SimdKernels, items: number, totals: number, extra: number, shape: number[], args: (start: number, count: number, acc: number) => number[]): TensorInfo {
+    const simd = this.simd(fn);
+    const pool = simdPool(this.backend);
+    const parts = splitRange(items, pool?.size ?? 1);
+    const block = Math.ceil((totals * 8 + extra) / 64) * 64; // parts on separate cache lines
+    return withScratch(this.backend, block * parts.length, (ptr, wasm) => {
+      const calls = parts.map(([start, count], k) => args(start, count, ptr + k * block));
+      if (pool != null && calls.length > 1) pool.run(fn, calls);
+      else (simd[fn] as (...a: number[]) => void)(...(calls[0] as number[]));
+      const out = this.heap().makeOutput(shape, 'float32');
+      this.temps.push(out);
+      const dst = this.heap().typedArrayFromHeap(out);
+      const f64 = wasm.HEAPF64;
+      if (parts.length === 1) {
+        dst.set(f64.subarray(ptr / 8, ptr / 8 + totals));
+        return out;
+      }
+      for (let i = 0; i < totals; i++) {
+        let s = 0;
+        for (let k = 0; k < parts.length; k++) s += f64[(ptr + k * block) / 8 + i] as number;
+        dst[i] = s;
+      }
+      return out;
+    });
   }
 
   private simd(what: string): SimdKernels {
     const simd = simdKernels(this.backend);
     if (simd == null) throw new Error(`@trainkit/backend: ${what} needs the wasm SIMD kernels`);
     return simd;
-  }
-
-  /** Runs `fill` on `n` zeroed float64 totals (+ `extra` scratch bytes) and returns them as a float32 tensor. */
-  private fromTotals(n: number, extra: number, shape: number[], fill: (ptr: number) => void): TensorInfo {
-    return withScratch(this.backend, n * 8 + extra, (ptr, wasm) => {
-      fill(ptr);
-      const out = this.heap().makeOutput(shape, 'float32');
-      this.temps.push(out);
-      this.heap().typedArrayFromHeap(out).set(new Float64Array(wasm.HEAPF64.buffer, ptr, n));
-      return out;
-    });
   }
 
   private heap(): { makeOutput(shape: number[], dtype: string): TensorInfo; typedArrayFromHeap(t: TensorInfo): Float32Array } {

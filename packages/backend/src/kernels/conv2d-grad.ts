@@ -9,7 +9,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { withOps, type WasmOps } from '../internal/wasm-ops';
-import { simdKernels, wasmThreaded } from '../internal/simd';
+import { simdKernels, simdPool, wasmThreaded } from '../internal/simd';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 
@@ -42,7 +42,7 @@ export function conv2dFilterGrad(ops: WasmOps, x: TensorInfo, dy: TensorInfo, in
     const g = ops.run('BatchMatMul', { a: ops.reshape(x, [1, B * H * W, Ci]), b: ops.reshape(dy, [1, B * H * W, info.outChannels]) }, { transposeA: true, transposeB: false });
     return ops.reshape(g, [1, 1, Ci, info.outChannels]);
   }
-  if (x.dtype === 'float32' && simdKernels(ops.backend) != null && directFilterGradWins(Ci, info.outWidth, wasmThreaded(ops.backend), info.filterHeight * info.filterWidth * Ci * info.outChannels)) {
+  if (x.dtype === 'float32' && simdKernels(ops.backend) != null && directFilterGradWins(Ci, info.outWidth, wasmThreaded(ops.backend) && simdPool(ops.backend) == null, info.filterHeight * info.filterWidth * Ci * info.outChannels)) {
     return ops.filterGradDirect(x, dy, info);
   }
   // The batch is the reduction axis of this convolution. One huge reduction streams the whole

@@ -9,7 +9,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { withOps, type WasmOps } from '../internal/wasm-ops';
-import { heapOffset, simdKernels, withScratch } from '../internal/simd';
+import { heapOffset, simdKernels } from '../internal/simd';
 import { dilateSpatial, fullCorrelationInput } from './conv2d-grad';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -39,14 +39,14 @@ export function depthwiseFilterGrad(backend: unknown, x: TensorInfo, dy: TensorI
   const be = backend as HeapBackend;
   const simd = M === 1 ? simdKernels(backend) : null;
   if (simd != null) {
-    // wasm SIMD: float32 sums over one sample's pixels, float64 across samples.
-    const n = KH * KW * CM;
-    return withScratch(backend, n * 8, (ptr, wasm) => {
-      simd.depthwise_filter_grad(heapOffset(backend, x), heapOffset(backend, dy), ptr, B, H, W, C, OH, OW, KH, KW, sh, sw, dh, dw, pT, pL);
-      const out = be.makeOutput([KH, KW, C, M], 'float32');
-      be.typedArrayFromHeap(out).set(new Float64Array(wasm.HEAPF64.buffer, ptr, n));
-      return out;
-    });
+    // wasm SIMD: float32 sums over one sample's pixels, float64 across samples; the batch split across threads.
+    const px = heapOffset(backend, x);
+    const pd = heapOffset(backend, dy);
+    return withOps(backend, (ops) =>
+      ops.splitTotals('depthwise_filter_grad', B, KH * KW * CM, 0, [KH, KW, C, M], (b0, nb, acc) => [
+        px + b0 * H * W * C * 4, pd + b0 * OH * OW * CM * 4, acc, nb, H, W, C, OH, OW, KH, KW, sh, sw, dh, dw, pT, pL,
+      ]),
+    );
   }
   const xv = be.typedArrayFromHeap(x);
   const dyv = be.typedArrayFromHeap(dy);
