@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TrainkitError, checkNumber } from '@trainkit/core';
 import { isNode, loadOptional } from './internal/load';
 import { registerWasmTrainingKernels } from './register';
+import { simdPoolReady } from './internal/simd';
 
 /** The pthread pool tfjs' threaded wasm build starts (its thread count is capped there). */
 export const MAX_NODE_WASM_THREADS = 8;
@@ -99,6 +100,7 @@ async function start(prev: string, mod: WasmModule): Promise<number> {
   if (!ok) throw new TrainkitError('BACKEND_UNAVAILABLE', 'the wasm backend failed to initialise (see the warning tfjs printed)', 'threads');
   registerWasmTrainingKernels();
   unrefPthreads();
+  await simdPoolReady(tf.engine().registry['wasm']); // trainkit's SIMD kernels' own worker threads
   const n = mod.getThreadsCount();
   if (prev != null && prev !== 'wasm') await tf.setBackend(prev);
   return n;

@@ -6,6 +6,7 @@ import { resolveDawn, vulkanFacts } from './internal/dawn';
 import { failOnWorkerError, missingNodeWasmFile, watchWasmFetches, wasmThreadsInUse, type WasmModule } from './internal/wasm-setup';
 import { registerWasmTrainingKernels } from './register';
 import { initNodeWasmThreads } from './node-threads';
+import { simdKernels, simdPoolReady } from './internal/simd';
 
 export type { AdapterInfo } from './internal/adapter';
 export type { WasmModule } from './internal/wasm-setup';
@@ -341,6 +342,10 @@ async function tryWasm(opts: UseBackendOptions, warnings: string[]): Promise<Att
   }
   registerWasmTrainingKernels();
   const used = wasmThreadsInUse(tf.backend(), mod);
+  // trainkit's SIMD kernels split over worker threads of their own on the threaded build: start them now.
+  if (used > 1 && simdKernels(tf.backend()) != null && (await simdPoolReady(tf.backend())) == null) {
+    warnings.push(`trainkit's SIMD kernels could not start their worker threads (a Content-Security-Policy without worker-src blob:?): they run on one thread`);
+  }
   if (threads != null && used !== threads && !initialised) {
     const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
     warnings.push(`threads: ${threads} requested, tfjs runs ${used} (it caps wasm threads at half of navigator.hardwareConcurrency${cores != null ? ` = ${cores}` : ''}, and at 8)`);
