@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findTorchPython, formatSpeedTable, kernelFlops } from './speed';
+import { findTorchPython, formatSpeedTable, kernelFlops, runSpeed } from './speed';
 
 describe('speed table helpers', () => {
   it('counts 2 FLOPs per multiply-add of convolutions, their gradients and matrix products', () => {
@@ -33,7 +33,36 @@ describe('speed table helpers', () => {
         { model: 'vgg11', backend: 'pytorch', batchSize: 128, steps: 0, skipped: 'no python3 with torch' },
       ],
     });
-    expect(table).toMatch(/\| resnet20 \| wasm \(cpu\) \| trainkit \| 2 \| 128 \| 3 \| 900 \| 600 \| 1 \| 1\.50x \/ 1\.50x \|/);
+    expect(table).toMatch(/\| resnet20 \| wasm \(cpu\) \| trainkit \| 2 \| 128 \| 3 \| 900 \| 600 \| 1 \| 1\.50x \/ 1\.50x \/ - \|/);
     expect(table).toMatch(/\| vgg11 \| pytorch \|.*skipped: no python3 with torch \|/);
+  });
+
+  it('compares peaks with PyTorch only as the same measure (peak RSS growth of a fresh process)', () => {
+    const row = { device: 'cpu' as const, trainingKernels: 'k', threads: 2, batchSize: 128, steps: 3, stepMs: 900, cpuMs: 600 };
+    const table = formatSpeedTable({
+      machine: { cpus: 'x', cores: 2, node: 'v20', platform: 'linux-x64' },
+      date: '2026-01-01',
+      rows: [
+        { model: 'resnet20', backend: 'wasm', ...row, peakBytes: 600 * 2 ** 20, peakKind: 'peak RSS growth (fresh process)', wasmHeapPeakGrowth: 640 * 2 ** 20 },
+        { model: 'resnet20', backend: 'pytorch', ...row, stepMs: 450, peakBytes: 300 * 2 ** 20, peakKind: 'peak RSS growth' },
+        { model: 'vgg11', backend: 'wasm', ...row, peakBytes: 600 * 2 ** 20, peakKind: 'tf.profile peakBytes' },
+        { model: 'vgg11', backend: 'pytorch', ...row, peakBytes: 300 * 2 ** 20, peakKind: 'peak RSS growth' },
+      ],
+    });
+    expect(table).toMatch(/\| resnet20 \| wasm \(cpu\) \|.*\| 600 \(RSS growth, heap \+640\) \| 2\.00x \/ 1\.00x \/ 2\.00x \|/);
+    expect(table).toMatch(/\| vgg11 \| wasm \(cpu\) \|.*\| 600 \| 1\.00x \/ 1\.00x \/ - \|/);
+  });
+
+  it('runs an isolated wasm row in a fresh Node process and reports its peak RSS and heap growth', { timeout: 120_000 }, async () => {
+    const r = await runSpeed({ backends: ['wasm'], models: ['smallCnn'], batchSize: 8, steps: 1, warmup: 1, threads: 1, isolate: true });
+    const row = r.rows[0]!;
+    expect(row.skipped).toBeUndefined();
+    expect(row).toMatchObject({ model: 'smallCnn', backend: 'wasm', trainingKernels: 'trainkit', steps: 1, peakKind: 'peak RSS growth (fresh process)' });
+    expect(row.stepMs).toBeGreaterThan(0);
+    expect(row.peakBytes).toBe(row.rssGrowthBytes);
+    expect(row.rssGrowthBytes).toBeGreaterThan(0);
+    expect(row.wasmHeapPeakGrowth).toBeGreaterThanOrEqual(0);
+    expect(row.profilePeakBytes).toBeGreaterThan(0);
+    expect(r.rows).toHaveLength(1);
   });
 });

@@ -52,6 +52,11 @@ export interface SpeedOptions {
   memorySteps?: number;
   /** Models the stock cpu backend runs (ResNet-20 takes many minutes per step there). @defaultValue ['smallCnn'] */
   cpuModels?: SpeedModel[];
+  /**
+   * Runs each wasm row in a fresh Node process (as PyTorch's row runs in a fresh Python), so its peak RSS growth
+   * and wasm heap growth are that model's alone. @defaultValue false (the CLI turns it on)
+   */
+  isolate?: boolean;
   log?: (line: string) => void;
 }
 
@@ -78,8 +83,17 @@ export interface SpeedRow {
   wasmHeapGrowth?: number;
   /** Steps in the growth window (`memorySteps`, else the timed steps). */
   growthSteps?: number;
-  /** What `peakBytes` measures: `tf.profile` peakBytes, or PyTorch's peak RSS growth / CUDA max allocated. */
+  /**
+   * What `peakBytes` measures: `tf.profile` peakBytes (counts a buffer once per tensor viewing it, and misses
+   * kernels' own scratch), peak RSS growth (isolated wasm rows, PyTorch), or CUDA max allocated.
+   */
   peakKind?: string;
+  /** Peak RSS growth of the process over warm-up and timed steps, bytes (Node rows). */
+  rssGrowthBytes?: number;
+  /** wasm heap size growth over warm-up and timed steps, bytes: an upper bound of the heap's high-water (wasm rows). */
+  wasmHeapPeakGrowth?: number;
+  /** `tf.profile` peakBytes of the profiled step. */
+  profilePeakBytes?: number;
   /**
    * The five kernels that took longest in the profiled step, `name: ms`, with the achieved GFLOP/s of
    * convolutions and matrix products (`name: ms @ G GFLOP/s`). Op wrappers (`…__op`) that only nest
@@ -206,6 +220,11 @@ function processCpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
+/** Peak resident set size of this process so far, bytes. */
+function maxRssBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
 function wasmHeapBytes(): number | undefined {
   const be = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
   return be.wasm?.HEAPU8?.buffer.byteLength;
@@ -240,6 +259,8 @@ async function measure(
     await l?.data();
     l?.dispose();
   };
+  const rss0 = maxRssBytes();
+  const heap0 = wasmHeapBytes();
   try {
     for (let i = 0; i < warmup; i++) await run();
     let tensors = tf.memory().numTensors;
@@ -274,6 +295,8 @@ async function measure(
     const measured = warmup > 0 || memorySteps > 0;
     const tensorGrowth = measured ? tf.memory().numTensors - tensors : undefined;
     const heapAfter = measured ? wasmHeapBytes() : undefined;
+    const rssGrowthBytes = maxRssBytes() - rss0;
+    const heapEnd = wasmHeapBytes();
     prof ??= await profiled();
     const byKernel = new Map<string, { ms: number; flops: number | undefined }>();
     for (const k of prof.kernels) {
@@ -292,6 +315,9 @@ async function measure(
       stepMs: median(wall),
       cpuMs: median(cpu),
       peakBytes: prof.peakBytes,
+      profilePeakBytes: prof.peakBytes,
+      rssGrowthBytes,
+      ...(heap0 != null && heapEnd != null ? { wasmHeapPeakGrowth: heapEnd - heap0 } : {}),
       ...(tensorGrowth != null ? { tensorGrowth, growthSteps: memorySteps > 0 ? memorySteps : steps } : {}),
       ...(heap != null && heapAfter != null ? { wasmHeapGrowth: heapAfter - heap } : {}),
       topKernels,
@@ -346,6 +372,47 @@ async function measureTorch(python: string, model: SpeedModel, batchSize: number
   return { model, backend: 'pytorch', device: 'cpu', trainingKernels: `torch ${out.torch}`, threads: out.threads, batchSize, steps, ...row };
 }
 
+/** The bench's built entry (dist/index.js), for the fresh processes of isolated rows. */
+async function benchEntry(): Promise<string> {
+  const { existsSync, readFileSync } = await import('node:fs');
+  const { dirname, join } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === '@trainkit/bench') {
+      const entry = join(dir, 'dist', 'index.js');
+      if (!existsSync(entry)) throw new Error(`${entry} is missing: build the bench first (pnpm build)`);
+      return entry;
+    }
+    dir = dirname(dir);
+  }
+  throw new Error('@trainkit/bench package.json not found above the speed module');
+}
+
+/** One wasm row in a fresh Node process (so its peak RSS growth and heap growth are that model's alone). */
+async function measureIsolated(o: { model: SpeedModel; backend: string; batchSize: number; steps: number; warmup: number; threads: number; memorySteps: number }): Promise<SpeedRow> {
+  const { spawn } = await import('node:child_process');
+  const { pathToFileURL } = await import('node:url');
+  const args = { backends: [o.backend], models: [o.model], batchSize: o.batchSize, steps: o.steps, warmup: o.warmup, threads: o.threads, memorySteps: o.memorySteps };
+  const code = `import { runSpeed } from ${JSON.stringify(pathToFileURL(await benchEntry()).href)};
+const r = await runSpeed(${JSON.stringify(args)});
+process.stdout.write('\\n' + JSON.stringify(r.rows[0]) + '\\n');
+process.exit(0);`;
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => (status === 0 ? resolve(stdout) : reject(new Error(`speed child exited ${status}: ${stderr.split('\n').find((l) => /Error/.test(l)) ?? stderr.trim().split('\n').pop() ?? ''}`))));
+  });
+  const row = JSON.parse(out.trim().split('\n').pop() ?? '{}') as SpeedRow;
+  if (row.skipped != null || row.rssGrowthBytes == null) return row;
+  return { ...row, peakBytes: row.rssGrowthBytes, peakKind: 'peak RSS growth (fresh process)' };
+}
+
 /**
  * Measures one Adam training step per (model, backend): median wall and CPU time over `steps`
  * timed steps after `warmup`, `tf.profile` peakBytes, tensor and wasm-heap growth, top kernels.
@@ -376,9 +443,10 @@ export async function runSpeed(opts: SpeedOptions = {}): Promise<SpeedResult> {
     date: new Date().toISOString(),
     rows: [],
   };
+  const isolate = opts.isolate === true;
   const prev = tf.getBackend();
   const wasmStarted = () => (tf.engine().registry as Record<string, unknown>)['wasm'] != null;
-  if (backends.some((b) => b === 'wasm' || b === 'wasm-stock') && !wasmStarted()) {
+  if (!isolate && backends.some((b) => b === 'wasm' || b === 'wasm-stock') && !wasmStarted()) {
     const n = await initNodeWasmThreads(threads);
     log(`speed: wasm started with ${n} thread(s)`);
   }
@@ -401,6 +469,20 @@ export async function runSpeed(opts: SpeedOptions = {}): Promise<SpeedResult> {
             const reason = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
             result.rows.push({ model, backend, batchSize, steps: 0, skipped: reason });
             log(`speed: ${model} on pytorch failed: ${reason}`);
+          }
+          continue;
+        }
+        if (isolate && (backend === 'wasm' || backend === 'wasm-stock')) {
+          log(`speed: ${model} on ${backend} (fresh process, ${threads} thread(s)): ${warmup} warm-up + ${steps} timed steps at batch ${batchSize}`);
+          try {
+            const row = await measureIsolated({ model, backend, batchSize, steps, warmup, threads, memorySteps });
+            result.rows.push(row);
+            if (row.skipped != null) log(`speed: ${model} on ${backend} skipped: ${row.skipped}`);
+            else log(`speed: ${model} on ${backend}: ${row.stepMs?.toFixed(0)} ms/step (cpu ${row.cpuMs?.toFixed(0)} ms), peak RSS growth ${(Number(row.peakBytes) / 2 ** 20).toFixed(0)} MiB`);
+          } catch (err) {
+            const reason = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+            result.rows.push({ model, backend, batchSize, steps: 0, skipped: reason });
+            log(`speed: ${model} on ${backend} failed: ${reason}`);
           }
           continue;
         }
@@ -453,7 +535,7 @@ export function formatSpeedTable(result: SpeedResult): string {
     `Machine: ${result.machine.cpus} (${result.machine.cores} cores), Node ${result.machine.node}, ${result.machine.platform}` +
       (result.machine.loadAvg ? `, load avg ${result.machine.loadAvg.join('/')}` : ''),
     '',
-    '| model | backend | kernels | threads | batch | steps | step ms (median) | CPU ms | peak MiB | vs PyTorch (wall / CPU) | vs stock cpu | tensors / wasm heap growth | top kernels (ms) |',
+    '| model | backend | kernels | threads | batch | steps | step ms (median) | CPU ms | peak MiB | vs PyTorch (wall / CPU / peak) | vs stock cpu | tensors / wasm heap growth | top kernels (ms) |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of result.rows) {
@@ -468,9 +550,13 @@ export function formatSpeedTable(result: SpeedResult): string {
     const pt = result.rows.find((c) => c.model === r.model && c.backend === 'pytorch' && c.stepMs != null);
     const pw = r.backend === 'pytorch' ? undefined : ratio(r.stepMs, pt?.stepMs);
     const pc = r.backend === 'pytorch' ? undefined : ratio(r.cpuMs, pt?.cpuMs);
-    const vsTorch = pw != null && pc != null ? `${pw.toFixed(2)}x / ${pc.toFixed(2)}x` : '-';
+    // Peaks compare only as the same measure: peak RSS growth of a fresh process on both sides.
+    const rss = (row: SpeedRow | undefined) => row?.peakKind != null && /RSS/.test(row.peakKind);
+    const pm = r.backend !== 'pytorch' && rss(r) && rss(pt) ? ratio(r.peakBytes, pt?.peakBytes) : undefined;
+    const vsTorch = pw != null && pc != null ? `${pw.toFixed(2)}x / ${pc.toFixed(2)}x / ${pm != null ? `${pm.toFixed(2)}x` : '-'}` : '-';
     const growth = r.growthSteps == null ? '-' : `${r.tensorGrowth} / ${r.wasmHeapGrowth ?? '-'} B over ${r.growthSteps} steps`;
-    const peak = `${(Number(r.peakBytes) / 2 ** 20).toFixed(0)}${r.backend === 'pytorch' ? ' (RSS growth)' : ''}`;
+    const heapPeak = r.wasmHeapPeakGrowth != null && rss(r) ? `, heap +${(r.wasmHeapPeakGrowth / 2 ** 20).toFixed(0)}` : '';
+    const peak = `${(Number(r.peakBytes) / 2 ** 20).toFixed(0)}${rss(r) ? ` (RSS growth${heapPeak})` : ''}`;
     lines.push(
       `| ${r.model} | ${r.backend} (${r.device}${r.adapter ? `, ${r.adapter}` : ''}) | ${r.trainingKernels} | ${r.threads ?? ''} | ${r.batchSize} | ${r.steps} | ${r.stepMs?.toFixed(0)} | ${r.cpuMs?.toFixed(0)} | ${peak} | ${vsTorch} | ${speedup} | ${growth} | ${(r.topKernels ?? []).join(', ')} |`,
     );

@@ -25,7 +25,7 @@ Usage:
                      [--backend auto|wasm|cpu|node|node-gpu|webgpu] [--data DIR] [--out DIR] [--shard i/n] [--force]
                      [--set [experiment.]key=value ...] [--arms id,id]
   trainkit-bench report [DIR...] [--out DIR]   merge result folders into report.md + report.html
-  trainkit-bench speed [--backends a,b] [--models smallCnn,resnet20,resnet56,vgg11,mobilenetv2] [--steps N] [--threads N] [--python PATH] [--out DIR]
+  trainkit-bench speed [--backends a,b] [--models smallCnn,resnet20,resnet56,vgg11,mobilenetv2] [--steps N] [--threads N] [--python PATH] [--in-process] [--out DIR]
                                        step time per backend and PyTorch (when python3 with torch is there)
 
 Results: <out>/<experiment>/<run-id>.json (default out: packages/bench/results). Finished runs are skipped, so an
@@ -59,7 +59,7 @@ interface Parsed {
 }
 
 const VALUE_FLAGS = new Set(['set', 'arms', 'profile', 'seeds', 'backend', 'data', 'out', 'shard', 'backends', 'steps', 'models', 'threads', 'python']);
-const BOOL_FLAGS = new Set(['help', 'force', 'settings']);
+const BOOL_FLAGS = new Set(['help', 'force', 'settings', 'in-process']);
 
 function parseArgs(argv: readonly string[]): Parsed {
   const positional: string[] = [];
@@ -190,6 +190,7 @@ async function cmdSpeed(p: Parsed, io: CliIo, outDir: string): Promise<number> {
     ...(models ? { models } : {}),
     ...(threads ? { threads } : {}),
     ...(python ? { python } : {}),
+    isolate: !p.flags.has('in-process'),
     log: io.out,
   });
   const table = formatSpeedTable(result);
