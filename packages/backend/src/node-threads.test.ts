@@ -53,7 +53,7 @@ describe('initNodeWasmThreads', () => {
     expect(maxRelErr(got.values, ref.values)).toBeLessThanOrEqual(1e-4);
   });
 
-  it("splits trainkit's SIMD filter gradients over a worker thread, matching cpu (random shapes, batch 1–16, channels 1–64)", { timeout: 120_000 }, async () => {
+  it("splits trainkit's SIMD filter and input gradients over a worker thread, matching cpu (random shapes, batch 1–16, channels 1–64)", { timeout: 120_000 }, async () => {
     const be = tf.engine().registry['wasm'] as object;
     const pool = await simdPoolReady(be);
     expect(pool?.size).toBe(2);
@@ -81,9 +81,10 @@ describe('initNodeWasmThreads', () => {
             tf.tidy(() => {
               const x = tf.tensor4d(x0, [g.b, g.h, g.h, g.ci]);
               const w = tf.tensor4d(w0, [g.k, g.k, g.ci, g.depthwise ? 1 : g.co]);
-              const f = (a: tf.Tensor) =>
-                tf.sum(tf.square(g.depthwise ? tf.depthwiseConv2d(x, a as tf.Tensor4D, g.s, g.pad) : tf.conv2d(x, a as tf.Tensor4D, g.s, g.pad)));
-              return tf.grad(f)(w);
+              const f = (a: tf.Tensor, b: tf.Tensor) =>
+                tf.sum(tf.square(g.depthwise ? tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, g.s, g.pad) : tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, g.s, g.pad)));
+              const [dx, dw] = tf.grads(f)([x, w]);
+              return tf.concat([tf.reshape(dx as tf.Tensor, [-1]), tf.reshape(dw as tf.Tensor, [-1])]);
             }),
           );
         const ref = await dw('cpu');
@@ -104,6 +105,7 @@ describe('initNodeWasmThreads', () => {
     expect(split.get('filter_grad')).toBeGreaterThan(0);
     expect(split.get('gemm_tn')).toBeGreaterThan(0);
     expect(split.get('depthwise_filter_grad')).toBeGreaterThan(0);
+    expect(split.get('input_grad')).toBeGreaterThan(0);
     run.mockRestore();
   });
 

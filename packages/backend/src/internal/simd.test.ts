@@ -89,6 +89,11 @@ describe('wasm SIMD helpers', () => {
       [32768, 32768 + 729 * 12],
     );
     run(fillBoth, () => k.gemm_tn(4096, 8192, 32768, 48, 6, 6), [32768, 32768 + 36 * 8]);
+    run(fillBoth, () => k.swap_channels(4096, 16384, 4, 9, 8), [16384, 16384 + 288 * 4]);
+    // input gradient: dy [2, 4, 4, 1] at 8192, weights [9, 1, 20] at 4096 (16- and 4-channel blocks), dx at 16384;
+    // then stride 2, dy [2, 2, 2, 4], 23 channels (single-channel tail).
+    run(fillBoth, () => k.input_grad(8192, 4096, 16384, 2, 4, 4, 20, 4, 4, 1, 3, 3, 1, 1, 1, 1, 1, 1), [16384, 16384 + 640 * 4]);
+    run(fillBoth, () => k.input_grad(8192, 4096, 16384, 2, 4, 4, 23, 2, 2, 4, 3, 3, 2, 2, 1, 1, 0, 0), [16384, 16384 + 736 * 4]);
     run(fillBn, () => k.bn_affine(8192, 4096, 12288, 12288 + 36, 12288 + 72, 12288 + 108, 16384, 32, 9), [16384, 16384 + 288 * 4]);
   });
 

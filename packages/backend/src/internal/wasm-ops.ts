@@ -140,6 +140,28 @@ export class WasmOps {
     ]);
   }
 
+  /** Input gradient `[B, H, W, Ci]` by the SIMD gather kernel (dy read in place, the batch split across threads). */
+  inputGradDirect(dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+    const simd = this.simd('inputGradDirect');
+    const { batchSize: B, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW, outChannels: Co } = info;
+    const { filterHeight: KH, filterWidth: KW } = info;
+    const out = this.heap().makeOutput([B, H, W, Ci], 'float32');
+    this.temps.push(out);
+    const pool = simdPool(this.backend);
+    withScratch(this.backend, KH * KW * Ci * Co * 4, (wt) => {
+      simd.swap_channels(heapOffset(this.backend, filter), wt, KH * KW, Ci, Co);
+      const pd = heapOffset(this.backend, dy);
+      const px = heapOffset(this.backend, out);
+      const calls = splitRange(B, pool?.size ?? 1).map(([b0, nb]) => [
+        pd + b0 * OH * OW * Co * 4, wt, px + b0 * H * W * Ci * 4, nb, H, W, Ci, OH, OW, Co, KH, KW,
+        info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left,
+      ]);
+      if (pool != null && calls.length > 1) pool.run('input_grad', calls);
+      else simd.input_grad(...(calls[0] as Parameters<SimdKernels['input_grad']>));
+    });
+    return out;
+  }
+
   /**
    * Runs SIMD kernel `fn` over `items` (samples or rows) split across {@link simdPool}'s threads: part k gets its
    * range and its own zeroed block of `totals` float64 totals (+ `extra` scratch bytes); the parts' totals are

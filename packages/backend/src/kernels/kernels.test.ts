@@ -2,7 +2,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import fc from 'fast-check';
 import { tf, seededArray, expectCloseToScale as expectValuesCloseToScale } from '@trainkit/test-utils';
 import { initWasm, onBackend } from '../internal/test-helpers';
-import { directFilterGradWins, setFilterGradChunkBytes } from './conv2d-grad';
+import { directFilterGradWins, directInputGradWins, setDirectInputGrad, setFilterGradChunkBytes } from './conv2d-grad';
 import { setSimdDisabled } from '../internal/simd';
 
 /** Runs `check` on the wasm SIMD helpers and again on their JavaScript fallback. */
@@ -109,7 +109,16 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
             setFilterGradChunkBytes(prev);
           }
         });
-        expectCloseToScale(await inputGrad('wasm', attrs, fv, fShape), await inputGrad('cpu', refAttrs, ev, eShape));
+        // Every input-gradient path: where each wins, the SIMD gather always, XNNPACK's form always, no SIMD.
+        const refIn = await inputGrad('cpu', refAttrs, ev, eShape);
+        for (const mode of [undefined, true, false]) {
+          const prev = setDirectInputGrad(mode);
+          try {
+            await bothPaths(async () => expectCloseToScale(await inputGrad('wasm', attrs, fv, fShape), refIn));
+          } finally {
+            setDirectInputGrad(prev);
+          }
+        }
       }),
       { seed: 42, numRuns: 60 },
     );
@@ -157,6 +166,47 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
       const cpu = await run('cpu');
       await bothPaths(async () => expectCloseToScale(await run('wasm'), cpu));
     }
+  });
+
+  it('the SIMD input gradient at layer sizes (16-channel blocks, 4-channel and single-channel tails, strides, odd widths) matches cpu', async () => {
+    for (const [b, h, ci, co, k, st, pad, dil] of [
+      [4, 16, 32, 64, 3, 2, 'same', 1],
+      [3, 15, 16, 16, 3, 1, 'same', 1],
+      [2, 9, 23, 20, 3, 1, 'valid', 1],
+      [2, 11, 21, 5, 5, 3, 'same', 1],
+      [2, 10, 18, 7, 3, 1, 'same', 2],
+      [2, 12, 3, 8, 1, 2, 'valid', 1],
+      [5, 2, 40, 48, 3, 1, 'same', 1],
+    ] as Array<[number, number, number, number, number, number, 'same' | 'valid', number]>) {
+      const info = tf.backend_util.computeConv2DInfo([b, h, h, ci], [k, k, ci, co], st, dil, pad);
+      const dyv = seededArray(b * co, info.outShape.reduce((p, q) => p * q));
+      const fv = seededArray(ci + co, k * k * ci * co);
+      // cpu ignores dilations: its reference is the equivalent undilated filter (zeros between taps).
+      const e = (k - 1) * dil + 1;
+      const ev = new Float32Array(e * e * ci * co);
+      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) ev.set(fv.subarray((i * k + j) * ci * co, (i * k + j + 1) * ci * co), (i * dil * e + j * dil) * ci * co);
+      const run = (be: string, f: Float32Array, fk: number, d: number) =>
+        onBackend(be, () =>
+          tf.tidy(() =>
+            tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dyv, info.outShape), filter: tf.tensor4d(f, [fk, fk, ci, co]) }, { strides: st, dilations: d, pad, dataFormat: 'NHWC', inputShape: [b, h, h, ci] }) as tf.Tensor,
+          ),
+        );
+      const cpu = await run('cpu', ev, e, 1);
+      const prev = setDirectInputGrad(true);
+      try {
+        expectCloseToScale(await run('wasm', fv, k, dil), cpu);
+      } finally {
+        setDirectInputGrad(prev);
+      }
+    }
+    // Where it is chosen: strides, or 3x3 and wider with 16 or more input channels; not a 1x1 stride-1 product.
+    const info = (h: number, ci: number, k: number, st: number) => tf.backend_util.computeConv2DInfo([128, h, h, ci], [k, k, ci, 16], st, 1, 'same');
+    expect(directInputGradWins(info(32, 16, 3, 2))).toBe(true);
+    expect(directInputGradWins(info(32, 16, 1, 2))).toBe(true);
+    expect(directInputGradWins(info(8, 64, 3, 1))).toBe(true);
+    expect(directInputGradWins(info(16, 8, 1, 1))).toBe(false);
+    expect(directInputGradWins(info(16, 64, 1, 1))).toBe(false);
+    expect(directInputGradWins(info(32, 8, 3, 1))).toBe(false);
   });
 
   it('dilated conv2d forward matches cpu (tf.grad of it is refused by tfjs itself: no dilated conv2d gradient reaches the kernels)', async () => {
@@ -220,7 +270,16 @@ describe('Depthwise backprop kernels on wasm match cpu', () => {
           for (let j = 0; j < g.kw; j++)
             for (let c = 0; c < g.ci * m; c++) taps[(i * g.kw + j) * g.ci * m + c] = refFilter.values[((i * d) * eShape[1] + j * d) * g.ci * m + c] as number;
         await bothPaths(async () => expectCloseToScale(await filterGrad('wasm', attrs, fShape), { values: taps, shape: fShape }));
-        expectCloseToScale(await inputGrad('wasm', attrs, fv, fShape), await inputGrad('cpu', refAttrs, ev, eShape));
+        // Every input-gradient path: where each wins, the SIMD gather always, XNNPACK's form always, no SIMD.
+        const refIn = await inputGrad('cpu', refAttrs, ev, eShape);
+        for (const mode of [undefined, true, false]) {
+          const prev = setDirectInputGrad(mode);
+          try {
+            await bothPaths(async () => expectCloseToScale(await inputGrad('wasm', attrs, fv, fShape), refIn));
+          } finally {
+            setDirectInputGrad(prev);
+          }
+        }
       }),
       { seed: 7, numRuns: 50 },
     );
