@@ -135,6 +135,36 @@ export function setSimdPoolDisabled(off: boolean): boolean {
   return prev;
 }
 
+/** Below this many values a row-wise kernel stays on one thread (the hand-over would cost more than it saves). */
+const SPLIT_MIN_VALUES = 1 << 15;
+
+/** How many parts a row-wise SIMD kernel over `rows` x `width` values splits into: one per SIMD thread, or 1. @internal */
+export function splitParts(backend: unknown, rows: number, width: number): number {
+  const pool = simdPool(backend);
+  return pool == null || rows * width < SPLIT_MIN_VALUES ? 1 : Math.min(pool.size, rows);
+}
+
+/**
+ * Calls SIMD kernel `fn` once per part of `rows` rows (`args(start, count, part)`), the parts on {@link simdPool}'s
+ * threads when there are several. @internal
+ */
+export function runParts(backend: unknown, fn: keyof SimdKernels, rows: number, parts: number, args: (start: number, count: number, part: number) => number[]): void {
+  const kernels = simdKernels(backend);
+  if (kernels == null) throw new Error(`@trainkit/backend: ${fn} needs the wasm SIMD kernels`);
+  const calls = splitRange(rows, parts).map(([r0, n], k) => args(r0, n, k));
+  const pool = simdPool(backend);
+  if (pool != null && calls.length > 1) pool.run(fn, calls);
+  else for (const c of calls) (kernels[fn] as (...a: number[]) => void)(...c);
+}
+
+/** Adds float64 blocks 1..parts−1 (each `stride` bytes after the last) into block 0 at `ptr`, `n` values each. @internal */
+export function sumParts(heap: Float64Array, ptr: number, n: number, parts: number, stride: number): void {
+  for (let k = 1; k < parts; k++) {
+    const o = (ptr + k * stride) / 8;
+    for (let i = 0; i < n; i++) heap[ptr / 8 + i] = (heap[ptr / 8 + i] as number) + (heap[o + i] as number);
+  }
+}
+
 /** Even split of `n` items into at most `parts` ranges, none empty: [start, count] each. @internal */
 export function splitRange(n: number, parts: number): Array<[number, number]> {
   const k = Math.max(1, Math.min(parts, n));
