@@ -157,9 +157,12 @@ describe('initNodeWasmThreads', () => {
     await tf.setBackend('wasm');
     try {
       const w = tf.tidy(() => tf.variable(tf.tensor4d(seededArray(3, 3 * 3 * 4 * 8, -0.3, 0.3), [3, 3, 4, 8])));
+      const w2 = tf.tidy(() => tf.variable(tf.tensor4d(seededArray(5, 3 * 3 * 8 * 8, -0.3, 0.3), [3, 3, 8, 8])));
       const x = tf.tensor4d(seededArray(4, 4 * 8 * 8 * 4), [4, 8, 8, 4]);
       const opt = tf.train.adam(1e-3);
-      const step = () => opt.minimize(() => tf.mean(tf.square(tf.conv2d(x, w as tf.Tensor4D, 1, 'same'))), true)?.dispose();
+      // Split filter gradients on both layers, the split SIMD input gradient (stride 2) into the first.
+      const loss = () => tf.mean(tf.square(tf.conv2d(tf.relu(tf.conv2d(x, w as tf.Tensor4D, 1, 'same')), w2 as tf.Tensor4D, 2, 'same')));
+      const step = () => opt.minimize(loss, true)?.dispose();
       for (let i = 0; i < 5; i++) step();
       const be = tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } };
       const tensors = tf.memory().numTensors;
@@ -167,7 +170,7 @@ describe('initNodeWasmThreads', () => {
       for (let i = 0; i < 200; i++) step();
       expect(tf.memory().numTensors - tensors).toBe(0);
       expect(be.wasm.HEAPU8.buffer.byteLength - heap).toBe(0);
-      tf.dispose([w, x]);
+      tf.dispose([w, w2, x]);
       opt.dispose();
     } finally {
       await tf.setBackend('cpu');
