@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { initNodeWasmThreads } from './node-threads';
 import { batchNormTraining } from './batch-norm-training';
+import { setIm2colFilterGrad } from './kernels/conv2d-grad';
 import { onBackend } from './internal/test-helpers';
 import { setSimdPoolDisabled, simdKernels, simdPool, simdPoolReady, splitRange, wasmThreaded } from './internal/simd';
 
@@ -98,6 +99,12 @@ describe('initNodeWasmThreads', () => {
         } finally {
           setSimdPoolDisabled(prev);
         }
+        const prevIm2col = setIm2colFilterGrad(true); // patches split by sample, then the split product
+        try {
+          expect(maxRelErr((await dw('wasm')).values, ref.values)).toBeLessThanOrEqual(1e-4);
+        } finally {
+          setIm2colFilterGrad(prevIm2col);
+        }
       }),
       { seed: 7, numRuns: 40 },
     );
@@ -107,6 +114,7 @@ describe('initNodeWasmThreads', () => {
     expect(split.get('gemm_tn')).toBeGreaterThan(0);
     expect(split.get('depthwise_filter_grad')).toBeGreaterThan(0);
     expect(split.get('input_grad')).toBeGreaterThan(0);
+    expect(split.get('im2col')).toBeGreaterThan(0);
     run.mockRestore();
   });
 
@@ -161,7 +169,7 @@ describe('initNodeWasmThreads', () => {
       const x = tf.tensor4d(seededArray(4, 4 * 8 * 8 * 4), [4, 8, 8, 4]);
       const opt = tf.train.adam(1e-3);
       // Split filter gradients on both layers, the split SIMD input gradient (stride 2) into the first.
-      const loss = () => tf.mean(tf.square(tf.conv2d(tf.relu(tf.conv2d(x, w as tf.Tensor4D, 1, 'same')), w2 as tf.Tensor4D, 2, 'same')));
+      const loss = () => tf.mean(tf.square(tf.conv2d(tf.relu(tf.conv2d(x, w as tf.Tensor4D, 1, 'same')), w2 as tf.Tensor4D, 2, 'same'))) as tf.Scalar;
       const step = () => opt.minimize(loss, true)?.dispose();
       for (let i = 0; i < 5; i++) step();
       const be = tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } };

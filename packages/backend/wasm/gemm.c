@@ -1,4 +1,5 @@
-// trainkit's wasm SIMD product for the 1x1 stride-1 filter gradient (src/kernels/conv2d-grad.ts):
+// trainkit's wasm SIMD product for the 1x1 stride-1 filter gradient, and with im2col below for narrow ones
+// (src/kernels/conv2d-grad.ts):
 // acc[i, j] += sum_r x[r, i] * dy[r, j] over p rows, without packing either operand. It runs in tfjs' own
 // wasm memory: no data, no stack, no globals. Built by scripts/build-wasm.mjs.
 #include <wasm_simd128.h>
@@ -66,4 +67,30 @@ void gemm_tn(const float *x, const float *dy, double *acc, u32 p, u32 ci, u32 co
       }
     }
   }
+}
+
+// The filter gradient's patches for gemm_tn: cols[p, (kh * kw_n + kw) * ci + c] = x[b, oh * sh + kh * dh - pt,
+// ow * sw + kw * dw - pl, c] (0 outside x), for the rows p = (b * oh_n + oh) * ow_n + ow of `batch` samples.
+__attribute__((export_name("im2col")))
+void im2col(const float *x, float *cols, u32 batch, int h, int w, u32 ci, int oh_n, int ow_n, int kh_n, int kw_n, int sh,
+            int sw, int dh, int dw, int pt, int pl) {
+  float *o = cols;
+  for (u32 b = 0; b < batch; b++)
+    for (int oh = 0; oh < oh_n; oh++)
+      for (int ow = 0; ow < ow_n; ow++)
+        for (int kh = 0; kh < kh_n; kh++) {
+          const int ih = oh * sh + kh * dh - pt;
+          for (int kw = 0; kw < kw_n; kw++, o += ci) {
+            const int iw = ow * sw + kw * dw - pl;
+            u32 c = 0;
+            if (ih < 0 || ih >= h || iw < 0 || iw >= w) {
+              for (; c + 4 <= ci; c += 4) wasm_v128_store(o + c, wasm_f32x4_splat(0));
+              for (; c < ci; c++) o[c] = 0;
+              continue;
+            }
+            const float *s = x + ((b * (u32)h + (u32)ih) * (u32)w + (u32)iw) * ci;
+            for (; c + 4 <= ci; c += 4) wasm_v128_store(o + c, wasm_v128_load(s + c));
+            for (; c < ci; c++) o[c] = s[c];
+          }
+        }
 }

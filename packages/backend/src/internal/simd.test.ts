@@ -89,6 +89,8 @@ describe('wasm SIMD helpers', () => {
       [32768, 32768 + 729 * 12],
     );
     run(fillBoth, () => k.gemm_tn(4096, 8192, 32768, 48, 6, 6), [32768, 32768 + 36 * 8]);
+    // patches: x [2, 4, 4, 9] at 4096, 3x3 stride 2 'same' (pad 0/1) → rows 2*2*2 of 81 at 16384.
+    run(fillBoth, () => k.im2col(4096, 16384, 2, 4, 4, 9, 2, 2, 3, 3, 2, 2, 1, 1, 0, 0), [16384, 16384 + 8 * 81 * 4]);
     run(fillBoth, () => k.swap_channels(4096, 16384, 4, 9, 8), [16384, 16384 + 288 * 4]);
     // input gradient: dy [2, 4, 4, 1] at 8192, weights [9, 1, 20] at 4096 (16- and 4-channel blocks), dx at 16384;
     // then stride 2, dy [2, 2, 2, 4], 23 channels (single-channel tail).

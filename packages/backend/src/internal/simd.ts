@@ -17,6 +17,10 @@ export interface SimdKernels {
     x: number, dy: number, acc32: number, acc64: number, batch: number, h: number, w: number, ci: number, oh: number, ow: number,
     co: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number,
   ): void;
+  im2col(
+    x: number, cols: number, batch: number, h: number, w: number, ci: number, oh: number, ow: number, kh: number, kw: number,
+    sh: number, sw: number, dh: number, dw: number, pt: number, pl: number,
+  ): void;
   swap_channels(w: number, wt: number, taps: number, ci: number, co: number): void;
   input_grad(
     dy: number, wt: number, dx: number, batch: number, h: number, w: number, ci: number, oh: number, ow: number, co: number,

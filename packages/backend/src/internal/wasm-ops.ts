@@ -1,5 +1,5 @@
 import { getKernel, type backend_util, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs-core';
-import { heapOffset, simdKernels, simdPool, splitRange, withScratch, type SimdKernels } from './simd';
+import { heapOffset, runParts, simdKernels, simdPool, splitParts, splitRange, withScratch, type SimdKernels } from './simd';
 
 /** Minimal view of the wasm backend that kernels need (refcounted data ids). */
 export interface WasmBackendLike extends KernelBackend {
@@ -138,6 +138,24 @@ export class WasmOps {
       px + b0 * H * W * Ci * 4, pd + b0 * OH * OW * Co * 4, acc + n * 8, acc, nb, H, W, Ci, OH, OW, Co, KH, KW,
       info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left,
     ]);
+  }
+
+  /** Filter gradient `[KH, KW, Ci, Co]` as patches (im2col, by sample over the SIMD threads) times dy, by {@link gemmTN}. */
+  filterGradIm2col(x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+    const [B, H, W, Ci] = x.shape as [number, number, number, number];
+    const { filterHeight: KH, filterWidth: KW, outHeight: OH, outWidth: OW, outChannels: Co } = info;
+    const K = KH * KW * Ci;
+    const cols = this.heap().makeOutput([B * OH * OW, K], 'float32');
+    this.temps.push(cols);
+    const px = heapOffset(this.backend, x);
+    const pc = heapOffset(this.backend, cols);
+    runParts(this.backend, 'im2col', B, splitParts(this.backend, B, OH * OW * K), (b0, nb) => [
+      px + b0 * H * W * Ci * 4, pc + b0 * OH * OW * K * 4, nb, H, W, Ci, OH, OW, KH, KW,
+      info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left,
+    ]);
+    const out = this.gemmTN(cols, dy, B * OH * OW, K, Co, [KH, KW, Ci, Co]);
+    this.free(cols);
+    return out;
   }
 
   /** Input gradient `[B, H, W, Ci]` by the SIMD gather kernel (dy read in place, the batch split across threads). */

@@ -2,7 +2,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import fc from 'fast-check';
 import { tf, seededArray, expectCloseToScale as expectValuesCloseToScale } from '@trainkit/test-utils';
 import { initWasm, onBackend } from '../internal/test-helpers';
-import { directFilterGradWins, directInputGradWins, setDirectInputGrad, setFilterGradChunkBytes } from './conv2d-grad';
+import { directFilterGradWins, directInputGradWins, im2colFilterGradWins, setDirectInputGrad, setFilterGradChunkBytes, setIm2colFilterGrad } from './conv2d-grad';
 import { setSimdDisabled } from '../internal/simd';
 
 /** Runs `check` on the wasm SIMD helpers and again on their JavaScript fallback. */
@@ -109,6 +109,13 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
             setFilterGradChunkBytes(prev);
           }
         });
+        // The im2col + SIMD product path, wherever the direct kernel is not taken.
+        const prevIm2col = setIm2colFilterGrad(true);
+        try {
+          expectCloseToScale(await filterGrad('wasm', attrs, fShape), ref);
+        } finally {
+          setIm2colFilterGrad(prevIm2col);
+        }
         // Every input-gradient path: where each wins, the SIMD gather always, XNNPACK's form always, no SIMD.
         const refIn = await inputGrad('cpu', refAttrs, ev, eShape);
         for (const mode of [undefined, true, false]) {
@@ -207,6 +214,10 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
     expect(directInputGradWins(info(16, 8, 1, 1))).toBe(false);
     expect(directInputGradWins(info(16, 64, 1, 1))).toBe(false);
     expect(directInputGradWins(info(32, 8, 3, 1))).toBe(false);
+    // im2col for the filter gradient: narrow outputs of wide layers only.
+    expect(im2colFilterGradWins(tf.backend_util.computeConv2DInfo([128, 4, 4, 256], [3, 3, 256, 256], 1, 1, 'same'))).toBe(true);
+    expect(im2colFilterGradWins(tf.backend_util.computeConv2DInfo([128, 8, 8, 256], [3, 3, 256, 256], 1, 1, 'same'))).toBe(false);
+    expect(im2colFilterGradWins(tf.backend_util.computeConv2DInfo([128, 4, 4, 64], [3, 3, 64, 64], 1, 1, 'same'))).toBe(false);
   });
 
   it('dilated conv2d forward matches cpu (tf.grad of it is refused by tfjs itself: no dilated conv2d gradient reaches the kernels)', async () => {
