@@ -1,3 +1,3 @@
 import { libraryConfig } from '../../tsup.shared';
 
-export default libraryConfig({ index: 'src/index.ts', cli: 'src/cli.ts' }, { dts: { entry: { index: 'src/index.ts' } }, shims: true });
+export default libraryConfig({ index: 'src/index.ts', cli: 'src/cli.ts', speed: 'src/speed.ts' }, { dts: { entry: { index: 'src/index.ts' } }, shims: true });

@@ -14,4 +14,3 @@ export { writeReport, saveSpeed, type ReportOptions, type ReportSummary } from '
 export { renderSvg } from './reporting/svg';
 export { createProgress, type Progress } from './progress';
 export { main as cliMain } from './cli/main';
-export { runSpeed, formatSpeedTable, SPEED_MODELS, type SpeedOptions, type SpeedRow, type SpeedResult, type SpeedModel, type SpeedBackend } from './speed';

@@ -372,7 +372,7 @@ async function measureTorch(python: string, model: SpeedModel, batchSize: number
   return { model, backend: 'pytorch', device: 'cpu', trainingKernels: `torch ${out.torch}`, threads: out.threads, batchSize, steps, ...row };
 }
 
-/** The bench's built entry (dist/index.js), for the fresh processes of isolated rows. */
+/** The bench's built speed module (dist/speed.js, not the index: it loads wasm on import), for isolated rows. */
 async function benchEntry(): Promise<string> {
   const { existsSync, readFileSync } = await import('node:fs');
   const { dirname, join } = await import('node:path');
@@ -381,7 +381,7 @@ async function benchEntry(): Promise<string> {
   for (let i = 0; i < 5; i++) {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === '@trainkit/bench') {
-      const entry = join(dir, 'dist', 'index.js');
+      const entry = join(dir, 'dist', 'speed.js');
       if (!existsSync(entry)) throw new Error(`${entry} is missing: build the bench first (pnpm build)`);
       return entry;
     }
