@@ -45,7 +45,7 @@ export function conv2dFilterGrad(ops: WasmOps, x: TensorInfo, dy: TensorInfo, in
   if (x.dtype === 'float32' && simdKernels(ops.backend) != null && directFilterGradWins(Ci, info.outWidth, wasmThreaded(ops.backend) && simdPool(ops.backend) == null, info.filterHeight * info.filterWidth * Ci * info.outChannels)) {
     return ops.filterGradDirect(x, dy, info);
   }
-  if (x.dtype === 'float32' && simdKernels(ops.backend) != null && (im2colFilterGrad ?? im2colFilterGradWins(info)) && B * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * Ci <= IM2COL_MAX_FLOATS) {
+  if (x.dtype === 'float32' && simdKernels(ops.backend) != null && (im2colFilterGrad ?? im2colFilterGradWins(info, simdPool(ops.backend) != null)) && B * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * Ci <= IM2COL_MAX_FLOATS) {
     return ops.filterGradIm2col(x, dy, info);
   }
   // The batch is the reduction axis of this convolution. One huge reduction streams the whole
@@ -79,13 +79,18 @@ const IM2COL_MAX_FLOATS = 1 << 24;
 
 /**
  * Whether the patches (im2col) times dy by trainkit's SIMD product beats XNNPACK's convolution form, where the direct
- * kernel does not (outputs under 8 columns wide). Measured at batch 128, 2 threads (ms, im2col + product vs XNNPACK):
- * 4x4x256→256 ~100 vs 155, 2x2x256→256 ~37 vs 50, 4x4x128→256 ~48 vs 46 (even).
+ * kernel does not (outputs under 8 columns wide). Measured at batch 128, 3x3 'same' (ms, im2col + product vs XNNPACK,
+ * two runs each): one thread 4x4x32→32 2.5 vs 3.7, 4x4x64→64 10 vs 14, 2x2x64→128 4.7 vs 6.9, 4x4x128→256 57–76 vs
+ * 79–88, 4x4x256→256 129–153 vs 138–167, 2x2x256→256 28–30 vs 39–46, 4x4x512→512 568–591 vs 704–718; with the SIMD
+ * threads (2) 4x4x64→64 5.5–5.8 vs 6–9, 4x4x128→256 44–46 vs 49–65, 4x4x256→256 90 vs 94–97, but 2x2x256→256 33–34 vs
+ * 24–25 and 4x4x512→512 350–361 vs 339–346 (XNNPACK's two threads there).
  *
  * @internal
  */
-export function im2colFilterGradWins(info: Conv2DInfo): boolean {
-  return info.outWidth < 8 && info.inChannels >= 128;
+export function im2colFilterGradWins(info: Conv2DInfo, threaded = false): boolean {
+  if (info.outWidth >= 8) return false;
+  if (!threaded) return info.inChannels >= 32;
+  return info.outWidth >= 4 && info.inChannels >= 64 && info.inChannels <= 256;
 }
 
 /** Test hook: the im2col filter gradient always (true), never (false) or where it wins (undefined); returns the previous one. @internal */

@@ -214,10 +214,15 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
     expect(directInputGradWins(info(16, 8, 1, 1))).toBe(false);
     expect(directInputGradWins(info(16, 64, 1, 1))).toBe(false);
     expect(directInputGradWins(info(32, 8, 3, 1))).toBe(false);
-    // im2col for the filter gradient: narrow outputs of wide layers only.
-    expect(im2colFilterGradWins(tf.backend_util.computeConv2DInfo([128, 4, 4, 256], [3, 3, 256, 256], 1, 1, 'same'))).toBe(true);
-    expect(im2colFilterGradWins(tf.backend_util.computeConv2DInfo([128, 8, 8, 256], [3, 3, 256, 256], 1, 1, 'same'))).toBe(false);
-    expect(im2colFilterGradWins(tf.backend_util.computeConv2DInfo([128, 4, 4, 64], [3, 3, 64, 64], 1, 1, 'same'))).toBe(false);
+    // im2col for the filter gradient: narrow outputs of wide layers only, fewer of them with the SIMD threads.
+    const fg = (h: number, ci: number) => tf.backend_util.computeConv2DInfo([128, h, h, ci], [3, 3, ci, ci], 1, 1, 'same');
+    expect(im2colFilterGradWins(fg(4, 256))).toBe(true);
+    expect(im2colFilterGradWins(fg(2, 32))).toBe(true);
+    expect(im2colFilterGradWins(fg(4, 16))).toBe(false);
+    expect(im2colFilterGradWins(fg(8, 256))).toBe(false);
+    expect(im2colFilterGradWins(fg(4, 256), true)).toBe(true);
+    expect(im2colFilterGradWins(fg(2, 256), true)).toBe(false);
+    expect(im2colFilterGradWins(fg(4, 512), true)).toBe(false);
   });
 
   it('dilated conv2d forward matches cpu (tf.grad of it is refused by tfjs itself: no dilated conv2d gradient reaches the kernels)', async () => {
