@@ -161,14 +161,6 @@ export function runParts(backend: unknown, fn: keyof SimdKernels, rows: number, 
   else for (const c of calls) (kernels[fn] as (...a: number[]) => void)(...c);
 }
 
-/** Adds float64 blocks 1..parts−1 (each `stride` bytes after the last) into block 0 at `ptr`, `n` values each. @internal */
-export function sumParts(heap: Float64Array, ptr: number, n: number, parts: number, stride: number): void {
-  for (let k = 1; k < parts; k++) {
-    const o = (ptr + k * stride) / 8;
-    for (let i = 0; i < n; i++) heap[ptr / 8 + i] = (heap[ptr / 8 + i] as number) + (heap[o + i] as number);
-  }
-}
-
 /** Even split of `n` items into at most `parts` ranges, none empty: [start, count] each. @internal */
 export function splitRange(n: number, parts: number): Array<[number, number]> {
   const k = Math.max(1, Math.min(parts, n));

@@ -1,6 +1,6 @@
 import { engine, util, type GradConfig, type KernelConfig, type KernelFunc, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import { markOurs } from '../internal/stock';
-import { heapOffset, runParts, simdKernels, splitParts, sumParts, withScratch } from '../internal/simd';
+import { heapOffset, simdKernels, withScratch } from '../internal/simd';
 
 /** Kernel name of trainkit's fused training-mode batch norm (wasm only): x, scale, offset → y, mean, variance. */
 export const BatchNormTraining = 'TrainkitBatchNormTraining';
@@ -111,25 +111,18 @@ const forward = markOurs((args) => {
   const varOut = be.makeOutput([c], 'float32');
   const simd = simdKernels(args.backend);
   if (simd != null && n > 0) {
-    // wasm SIMD: float32 sums over 64 rows, float64 totals; y = (x − mean)·scale·r + offset. Large inputs split
-    // their rows over the SIMD threads (one pair of sums each, added after).
-    const parts = splitParts(args.backend, n, c);
-    withScratch(args.backend, parts * 16 * c + 8 * c, (p, wasm) => {
+    // wasm SIMD: float32 sums over 64 rows, float64 totals; y = (x − mean)·scale·r + offset.
+    withScratch(args.backend, 16 * c + 8 * c, (p, wasm) => {
       const px = heapOffset(args.backend, x);
-      runParts(args.backend, 'bn_stats', n, parts, (r0, rows, k) => [px + r0 * c * 4, px, p + k * 16 * c, p + k * 16 * c + 8 * c, rows, c]);
-      sumParts(wasm.HEAPF64, p, 2 * c, parts, 16 * c);
+      simd.bn_stats(px, px, p, p + 8 * c, n, c);
       const s1 = new Float64Array(wasm.HEAPF64.buffer, p, c);
       const s2 = new Float64Array(wasm.HEAPF64.buffer, p + 8 * c, c);
       const xs = be.typedArrayFromHeap(x);
       const g = be.typedArrayFromHeap(scale);
       const mean = be.typedArrayFromHeap(meanOut);
       const variance = be.typedArrayFromHeap(varOut);
-      const zero = p + parts * 16 * c; // 4c bytes of zeros, then the per-channel factor
-      channelStats(s1, s2, xs, g, n, eps, mean, variance, new Float32Array(wasm.HEAPF32.buffer, zero + 4 * c, c));
-      const pm = heapOffset(args.backend, meanOut);
-      const po = heapOffset(args.backend, offset);
-      const py = heapOffset(args.backend, y);
-      runParts(args.backend, 'bn_affine', n, parts, (r0, rows) => [px + r0 * c * 4, px + r0 * c * 4, pm, zero, zero + 4 * c, po, py + r0 * c * 4, rows, c]);
+      channelStats(s1, s2, xs, g, n, eps, mean, variance, new Float32Array(wasm.HEAPF32.buffer, p + 20 * c, c));
+      simd.bn_affine(px, px, heapOffset(args.backend, meanOut), p + 16 * c, p + 20 * c, heapOffset(args.backend, offset), heapOffset(args.backend, y), n, c);
     });
     return [y, meanOut, varOut];
   }
@@ -194,20 +187,15 @@ const backward = markOurs((args) => {
   const doffsetOut = be.makeOutput([c], 'float32');
   const simd = simdKernels(args.backend);
   if (simd != null && n > 0) {
-    // wasm SIMD: dx = A·dy + B·(x − mean) + C, sums as in the forward pass (split the same way).
-    const parts = splitParts(args.backend, n, c);
-    withScratch(args.backend, parts * 16 * c + 12 * c, (p, wasm) => {
+    // wasm SIMD: dx = A·dy + B·(x − mean) + C, sums as in the forward pass.
+    withScratch(args.backend, 16 * c + 12 * c, (p, wasm) => {
       const pm = heapOffset(args.backend, ins.mean);
-      const pdy = heapOffset(args.backend, ins.dy);
-      const px = heapOffset(args.backend, x);
-      runParts(args.backend, 'bn_grad_stats', n, parts, (r0, rows, k) => [pdy + r0 * c * 4, px + r0 * c * 4, pm, p + k * 16 * c, p + k * 16 * c + 8 * c, rows, c]);
-      sumParts(wasm.HEAPF64, p, 2 * c, parts, 16 * c);
+      simd.bn_grad_stats(heapOffset(args.backend, ins.dy), heapOffset(args.backend, x), pm, p, p + 8 * c, n, c);
       const sdy = new Float64Array(wasm.HEAPF64.buffer, p, c);
       const sdyx = new Float64Array(wasm.HEAPF64.buffer, p + 8 * c, c);
-      const q = p + parts * 16 * c; // A, B, C (float32)
-      const A = new Float32Array(wasm.HEAPF32.buffer, q, c);
-      const B = new Float32Array(wasm.HEAPF32.buffer, q + 4 * c, c);
-      const C = new Float32Array(wasm.HEAPF32.buffer, q + 8 * c, c);
+      const A = new Float32Array(wasm.HEAPF32.buffer, p + 16 * c, c);
+      const B = new Float32Array(wasm.HEAPF32.buffer, p + 20 * c, c);
+      const C = new Float32Array(wasm.HEAPF32.buffer, p + 24 * c, c);
       const vr = be.typedArrayFromHeap(ins.variance);
       const g = be.typedArrayFromHeap(ins.scale);
       const dm = be.typedArrayFromHeap(ins.dmean);
@@ -215,8 +203,7 @@ const backward = markOurs((args) => {
       const dscale = be.typedArrayFromHeap(dscaleOut);
       const doffset = be.typedArrayFromHeap(doffsetOut);
       gradCoefficients(sdy, sdyx, vr, g, dm, dv, n, eps, A, B, C, dscale, doffset);
-      const pdx = heapOffset(args.backend, dxOut);
-      runParts(args.backend, 'bn_affine', n, parts, (r0, rows) => [pdy + r0 * c * 4, px + r0 * c * 4, pm, q, q + 4 * c, q + 8 * c, pdx + r0 * c * 4, rows, c]);
+      simd.bn_affine(heapOffset(args.backend, ins.dy), heapOffset(args.backend, x), pm, p + 16 * c, p + 20 * c, p + 24 * c, heapOffset(args.backend, dxOut), n, c);
     });
     return [dxOut, dscaleOut, doffsetOut];
   }
