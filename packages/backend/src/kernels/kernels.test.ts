@@ -286,16 +286,7 @@ describe('Depthwise backprop kernels on wasm match cpu', () => {
           for (let j = 0; j < g.kw; j++)
             for (let c = 0; c < g.ci * m; c++) taps[(i * g.kw + j) * g.ci * m + c] = refFilter.values[((i * d) * eShape[1] + j * d) * g.ci * m + c] as number;
         await bothPaths(async () => expectCloseToScale(await filterGrad('wasm', attrs, fShape), { values: taps, shape: fShape }));
-        // Every input-gradient path: where each wins, the SIMD gather always, XNNPACK's form always, no SIMD.
-        const refIn = await inputGrad('cpu', refAttrs, ev, eShape);
-        for (const mode of [undefined, true, false]) {
-          const prev = setDirectInputGrad(mode);
-          try {
-            await bothPaths(async () => expectCloseToScale(await inputGrad('wasm', attrs, fv, fShape), refIn));
-          } finally {
-            setDirectInputGrad(prev);
-          }
-        }
+        expectCloseToScale(await inputGrad('wasm', attrs, fv, fShape), await inputGrad('cpu', refAttrs, ev, eShape));
       }),
       { seed: 7, numRuns: 50 },
     );
