@@ -165,17 +165,14 @@ export class WasmOps {
     const { filterHeight: KH, filterWidth: KW } = info;
     const out = this.heap().makeOutput([B, H, W, Ci], 'float32');
     this.temps.push(out);
-    const pool = simdPool(this.backend);
     withScratch(this.backend, KH * KW * Ci * Co * 4, (wt) => {
       simd.swap_channels(heapOffset(this.backend, filter), wt, KH * KW, Ci, Co);
       const pd = heapOffset(this.backend, dy);
       const px = heapOffset(this.backend, out);
-      const calls = splitRange(B, pool?.size ?? 1).map(([b0, nb]) => [
+      runParts(this.backend, 'input_grad', B, simdPool(this.backend)?.size ?? 1, (b0, nb) => [
         pd + b0 * OH * OW * Co * 4, wt, px + b0 * H * W * Ci * 4, nb, H, W, Ci, OH, OW, Co, KH, KW,
         info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left,
       ]);
-      if (pool != null && calls.length > 1) pool.run('input_grad', calls);
-      else simd.input_grad(...(calls[0] as Parameters<SimdKernels['input_grad']>));
     });
     return out;
   }
