@@ -400,12 +400,13 @@ const r = await runSpeed(${JSON.stringify(args)});
 process.stdout.write('\\n' + JSON.stringify(r.rows[0]) + '\\n');
 process.exit(0);`;
   // A script file, not `node -e`: under `-e` the same threaded step measured ~1.4x slower (wall, CPU alike).
-  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { mkdtempSync, renameSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'trainkit-speed-'));
   const script = join(dir, 'row.mjs');
-  writeFileSync(script, code);
+  writeFileSync(`${script}.tmp`, code);
+  renameSync(`${script}.tmp`, script);
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
