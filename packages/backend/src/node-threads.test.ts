@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { initNodeWasmThreads } from './node-threads';
 import { setIm2colFilterGrad } from './kernels/conv2d-grad';
-import { onBackend } from './internal/test-helpers';
+import { onBackend, withHook } from './internal/test-helpers';
 import { setSimdPoolDisabled, simdKernels, simdPool, simdPoolReady, splitRange, wasmThreaded } from './internal/simd';
 
 // Each vitest file runs in its own process (pool 'forks'), so wasm starts here, threaded.
@@ -92,18 +92,9 @@ describe('initNodeWasmThreads', () => {
         const got = await dw('wasm');
         expect(got.shape).toEqual(ref.shape);
         expect(maxRelErr(got.values, ref.values)).toBeLessThanOrEqual(1e-4);
-        const prev = setSimdPoolDisabled(true);
-        try {
-          expect(maxRelErr((await dw('wasm')).values, ref.values)).toBeLessThanOrEqual(1e-4);
-        } finally {
-          setSimdPoolDisabled(prev);
-        }
-        const prevIm2col = setIm2colFilterGrad(true); // patches split by sample, then the split product
-        try {
-          expect(maxRelErr((await dw('wasm')).values, ref.values)).toBeLessThanOrEqual(1e-4);
-        } finally {
-          setIm2colFilterGrad(prevIm2col);
-        }
+        const matches = async () => expect(maxRelErr((await dw('wasm')).values, ref.values)).toBeLessThanOrEqual(1e-4);
+        await withHook(setSimdPoolDisabled, true, matches);
+        await withHook(setIm2colFilterGrad, true, matches); // patches split by sample, then the split product
       }),
       { seed: 7, numRuns: 40 },
     );

@@ -11,6 +11,19 @@ export async function initWasm(): Promise<void> {
   await tf.setBackend(prev);
 }
 
+/**
+ * Runs `fn` with a test hook (a setter that returns the previous setting) set to `value`, and restores the previous
+ * setting after, also on error.
+ */
+export async function withHook<V, T>(set: (value: V) => V, value: V, fn: () => Promise<T>): Promise<T> {
+  const prev = set(value);
+  try {
+    return await fn();
+  } finally {
+    set(prev);
+  }
+}
+
 /** Runs `fn` on `backend` and returns its output values as a plain array and shape. */
 export async function onBackend(
   backend: string,

@@ -1,7 +1,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import fc from 'fast-check';
 import { tf, seededArray, expectCloseToScale } from '@trainkit/test-utils';
-import { initWasm } from '../internal/test-helpers';
+import { initWasm, withHook } from '../internal/test-helpers';
 import { batchNormTraining, fusedBatchNormActive } from '../batch-norm-training';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../register';
 import { setSimdDisabled } from '../internal/simd';
@@ -9,12 +9,7 @@ import { setSimdDisabled } from '../internal/simd';
 /** `run` on wasm with trainkit's SIMD loops, then with their JavaScript fallback. */
 async function wasmBothPaths(k: Case): Promise<Array<{ fused: boolean; outs: Float32Array[] }>> {
   const simd = await run('wasm', k);
-  const prev = setSimdDisabled(true);
-  try {
-    return [simd, await run('wasm', k)];
-  } finally {
-    setSimdDisabled(prev);
-  }
+  return [simd, await withHook(setSimdDisabled, true, () => run('wasm', k))];
 }
 
 beforeAll(initWasm);

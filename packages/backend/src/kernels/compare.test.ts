@@ -1,7 +1,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import fc from 'fast-check';
 import { tf, seededArray } from '@trainkit/test-utils';
-import { initWasm, onBackend } from '../internal/test-helpers';
+import { initWasm, onBackend, withHook } from '../internal/test-helpers';
 import { setSimdDisabled } from '../internal/simd';
 
 beforeAll(initWasm);
@@ -16,12 +16,7 @@ function values(seed: number, n: number, nan: boolean): Float32Array {
 async function onBoth(fn: () => tf.Tensor) {
   const cpu = await onBackend('cpu', fn);
   const simd = await onBackend('wasm', fn);
-  const prev = setSimdDisabled(true);
-  try {
-    return { cpu, simd, stock: await onBackend('wasm', fn) };
-  } finally {
-    setSimdDisabled(prev);
-  }
+  return { cpu, simd, stock: await withHook(setSimdDisabled, true, () => onBackend('wasm', fn)) };
 }
 
 describe('comparisons and LogicalAnd on wasm match cpu', () => {

@@ -1,19 +1,14 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import fc from 'fast-check';
 import { tf, seededArray, expectCloseToScale as expectValuesCloseToScale } from '@trainkit/test-utils';
-import { initWasm, onBackend } from '../internal/test-helpers';
+import { initWasm, onBackend, withHook } from '../internal/test-helpers';
 import { directFilterGradWins, directInputGradWins, im2colFilterGradWins, setDirectInputGrad, setFilterGradChunkBytes, setIm2colFilterGrad } from './conv2d-grad';
 import { setSimdDisabled } from '../internal/simd';
 
 /** Runs `check` on the wasm SIMD helpers and again on their JavaScript fallback. */
 async function bothPaths(check: () => Promise<void>): Promise<void> {
   await check();
-  const prev = setSimdDisabled(true);
-  try {
-    await check();
-  } finally {
-    setSimdDisabled(prev);
-  }
+  await withHook(setSimdDisabled, true, check);
 }
 
 beforeAll(initWasm);
@@ -102,29 +97,14 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
         await bothPaths(async () => {
           expectCloseToScale(await filterGrad('wasm', attrs, fShape), ref);
           // Also the batch-chunked path (one sample per chunk, partial filters summed).
-          const prev = setFilterGradChunkBytes(1);
-          try {
-            expectCloseToScale(await filterGrad('wasm', attrs, fShape), ref);
-          } finally {
-            setFilterGradChunkBytes(prev);
-          }
+          await withHook(setFilterGradChunkBytes, 1, async () => expectCloseToScale(await filterGrad('wasm', attrs, fShape), ref));
         });
         // The im2col + SIMD product path, wherever the direct kernel is not taken.
-        const prevIm2col = setIm2colFilterGrad(true);
-        try {
-          expectCloseToScale(await filterGrad('wasm', attrs, fShape), ref);
-        } finally {
-          setIm2colFilterGrad(prevIm2col);
-        }
+        await withHook(setIm2colFilterGrad, true, async () => expectCloseToScale(await filterGrad('wasm', attrs, fShape), ref));
         // Every input-gradient path: where each wins, the SIMD gather always, XNNPACK's form always, no SIMD.
         const refIn = await inputGrad('cpu', refAttrs, ev, eShape);
         for (const mode of [undefined, true, false]) {
-          const prev = setDirectInputGrad(mode);
-          try {
-            await bothPaths(async () => expectCloseToScale(await inputGrad('wasm', attrs, fv, fShape), refIn));
-          } finally {
-            setDirectInputGrad(prev);
-          }
+          await withHook(setDirectInputGrad, mode, () => bothPaths(async () => expectCloseToScale(await inputGrad('wasm', attrs, fv, fShape), refIn)));
         }
       }),
       { seed: 42, numRuns: 60 },
@@ -199,12 +179,7 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm match cpu', () => {
           ),
         );
       const cpu = await run('cpu', ev, e, 1);
-      const prev = setDirectInputGrad(true);
-      try {
-        expectCloseToScale(await run('wasm', fv, k, dil), cpu);
-      } finally {
-        setDirectInputGrad(prev);
-      }
+      await withHook(setDirectInputGrad, true, async () => expectCloseToScale(await run('wasm', fv, k, dil), cpu));
     }
     // Where it is chosen: strides, or 3x3 and wider with 16 or more input channels; not a 1x1 stride-1 product.
     const info = (h: number, ci: number, k: number, st: number) => tf.backend_util.computeConv2DInfo([128, h, h, ci], [k, k, ci, 16], st, 1, 'same');

@@ -1,7 +1,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import fc from 'fast-check';
 import { tf, seededArray } from '@trainkit/test-utils';
-import { initWasm, onBackend } from '../internal/test-helpers';
+import { initWasm, onBackend, withHook } from '../internal/test-helpers';
 import { setSimdDisabled } from '../internal/simd';
 
 beforeAll(initWasm);
@@ -48,12 +48,7 @@ describe('MaxPoolGrad on wasm matches cpu', () => {
           const [wasm, cpu] = await both(run);
           expectSame(wasm, cpu, 1e-6);
           // The JavaScript path too (no SIMD).
-          const prev = setSimdDisabled(true);
-          try {
-            expectSame(await onBackend('wasm', run), cpu, 1e-6);
-          } finally {
-            setSimdDisabled(prev);
-          }
+          await withHook(setSimdDisabled, true, async () => expectSame(await onBackend('wasm', run), cpu, 1e-6));
         },
       ),
       { seed: 11, numRuns: 50 },
