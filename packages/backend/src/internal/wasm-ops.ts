@@ -183,25 +183,21 @@ export class WasmOps {
    * summed in float64 and returned as a float32 tensor shaped `shape`.
    */
   splitTotals(fn: keyof SimdKernels, items: number, totals: number, extra: number, shape: number[], args: (start: number, count: number, acc: number) => number[]): TensorInfo {
-    const simd = this.simd(fn);
-    const pool = simdPool(this.backend);
-    const parts = splitRange(items, pool?.size ?? 1);
+    const parts = splitRange(items, simdPool(this.backend)?.size ?? 1).length;
     const block = Math.ceil((totals * 8 + extra) / 64) * 64; // parts on separate cache lines
-    return withScratch(this.backend, block * parts.length, (ptr, wasm) => {
-      const calls = parts.map(([start, count], k) => args(start, count, ptr + k * block));
-      if (pool != null && calls.length > 1) pool.run(fn, calls);
-      else (simd[fn] as (...a: number[]) => void)(...(calls[0] as number[]));
+    return withScratch(this.backend, block * parts, (ptr, wasm) => {
+      runParts(this.backend, fn, items, parts, (start, count, k) => args(start, count, ptr + k * block));
       const out = this.heap().makeOutput(shape, 'float32');
       this.temps.push(out);
       const dst = this.heap().typedArrayFromHeap(out);
       const f64 = wasm.HEAPF64;
-      if (parts.length === 1) {
+      if (parts === 1) {
         dst.set(f64.subarray(ptr / 8, ptr / 8 + totals));
         return out;
       }
       for (let i = 0; i < totals; i++) {
         let s = 0;
-        for (let k = 0; k < parts.length; k++) s += f64[(ptr + k * block) / 8 + i] as number;
+        for (let k = 0; k < parts; k++) s += f64[(ptr + k * block) / 8 + i] as number;
         dst[i] = s;
       }
       return out;
